@@ -1,0 +1,350 @@
+"""Semantic checks on a schema-valid project: names, references, cycles, executors, quantities,
+schedules, serving. Each reports at the exact key or value, with fixes where one is clear."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import yaml
+
+from ame_core.cron import CronError, parse_cron
+from ame_core.diagnostics import Diagnostic, Fix, Range, Severity, TextEdit
+from ame_core.document import Path, YamlDocument, node_range
+from ame_core.quantity import QuantityError, check_resource, parse_quantity
+from ame_core.resolve import (
+    ProjectIndex,
+    ResolveError,
+    ResolveProblem,
+    Resolver,
+    iter_inline_tasks,
+    parse_ref,
+    ref_value_path,
+)
+from ame_core.spec.models import NAME_PATTERN, SUPPORTED_SERVING, Model, Project, Task
+
+_NAME_RE = re.compile(NAME_PATTERN)
+
+
+class SemanticChecker:
+    def __init__(
+        self,
+        doc: YamlDocument,
+        project: Project,
+        index: ProjectIndex,
+        resolver: Resolver,
+        error_paths: set[Path],
+    ) -> None:
+        self.doc = doc
+        self.project = project
+        self.index = index
+        self.resolver = resolver
+        self.error_paths = error_paths
+        self.diagnostics: list[Diagnostic] = []
+        self._reported: set[tuple[str, Path]] = set()
+
+    def report(
+        self,
+        code: str,
+        severity: Severity,
+        message: str,
+        path: Path,
+        fixes: tuple[Fix, ...] = (),
+        rng: Range | None = None,
+    ) -> None:
+        if (code, path) in self._reported:
+            return
+        self._reported.add((code, path))
+        self.diagnostics.append(
+            Diagnostic(code, severity, message, rng or self._value_range(path), fixes)
+        )
+
+    def _value_range(self, path: Path) -> Range:
+        node = self.doc.node_at(path)
+        if isinstance(node, yaml.ScalarNode):
+            return node_range(node)
+        return self.doc.range_of(path, key=True)
+
+    def run(self) -> list[Diagnostic]:
+        self.check_names()
+        self.check_references()
+        self.check_tasks()
+        self.check_resources()
+        self.check_schedules()
+        self.check_models()
+        return self.diagnostics
+
+    # --- names ----------------------------------------------------------------------------
+
+    def check_names(self) -> None:
+        self._check_name(self.project.project, ("project",), "project")
+        kinds: list[tuple[str, str, list[Any]]] = [
+            ("task", "tasks", self.project.task_list()),
+            ("template", "templates", self.project.template_list()),
+            ("model", "models", self.project.model_list()),
+            ("data set", "dataSets", self.project.data_set_list()),
+        ]
+        for kind, _, items in kinds:
+            seen: dict[str, Path] = {}
+            for item in items:
+                name = item.name
+                if name is None:
+                    continue
+                path = (*item.source_path, "name")
+                self._check_name(name, path, kind)
+                if name in seen:
+                    first = self.doc.node_at(seen[name])
+                    where = f" (first at line {first.start_mark.line + 1})" if first else ""
+                    self.report(
+                        "AME202",
+                        Severity.ERROR,
+                        f"duplicate {kind} name '{name}'{where}: names are unique per kind",
+                        path,
+                    )
+                else:
+                    seen[name] = path
+        for task in self.project.task_list():
+            if task.name is None and task.source_path not in self.error_paths:
+                self.report(
+                    "AME209",
+                    Severity.ERROR,
+                    "a task in `tasks:` needs a `name` (other tasks and models refer to it by name)",
+                    task.source_path,
+                    rng=self.doc.range_of(task.source_path),
+                )
+        for task, _where in iter_inline_tasks(self.project):
+            top_level = len(task.source_path) == 2 and task.source_path[0] == "tasks"
+            if task.name is not None and not top_level:
+                self._check_name(task.name, (*task.source_path, "name"), "task")
+
+    def _check_name(self, name: str, path: Path, kind: str) -> None:
+        if _NAME_RE.match(name):
+            return
+        fixed = re.sub(r"[^A-Za-z0-9_-]", "_", name).lstrip("_-")[:63]
+        if "." in name:
+            why = "dots separate a project from a name in references"
+        elif len(name) > 63:
+            why = "at most 63 characters"
+        elif not name:
+            why = "it is empty"
+        else:
+            why = "letters, digits, '_' and '-' only, starting with a letter or digit"
+        fixes = (Fix(f"Rename to '{fixed}'", (TextEdit(self._value_range(path), fixed),)),)
+        self.report(
+            "AME201",
+            Severity.ERROR,
+            f"invalid {kind} name '{name}': {why}",
+            path,
+            fixes if fixed and _NAME_RE.match(fixed) else (),
+        )
+
+    # --- references -------------------------------------------------------------------------
+
+    def _problem(self, problem: ResolveProblem) -> None:
+        if problem.index is not self.index:
+            return  # a problem inside another project: reported when that file is checked
+        fixes: tuple[Fix, ...] = ()
+        if problem.suggestion:
+            rng = self._value_range(problem.path)
+            fixes = (Fix(f"Change to '{problem.suggestion}'", (TextEdit(rng, problem.suggestion),)),)
+        self.report(problem.code, Severity.ERROR, problem.message, problem.path, fixes)
+
+    def check_references(self) -> None:
+        for template in self.project.template_list():
+            try:
+                self.resolver.template_chain(template, self.index)
+            except ResolveError as exc:
+                self._problem(exc.problem)
+        for task, _ in iter_inline_tasks(self.project):
+            self._check_task_refs(task)
+
+    def _check_task_refs(self, task: Task) -> None:
+        if task.from_template is not None:
+            try:
+                self.resolver.template_chain(task, self.index)
+            except ResolveError as exc:
+                self._problem(exc.problem)
+        if task.task_ref is not None:
+            ref = parse_ref(task.task_ref)
+            at = ref_value_path(task.source_path, "taskRef", task.task_ref)
+            try:
+                assert ref is not None
+                self.resolver.find_task(ref, self.index, at)
+            except ResolveError as exc:
+                self._problem(exc.problem)
+        for i, data_set in enumerate(task.data_sets or []):
+            ref = parse_ref(data_set)
+            base = (*task.source_path, "dataSets", i)
+            at = (*base, "ref", "name") if not isinstance(data_set, str) else base
+            try:
+                assert ref is not None
+                self.resolver.find_data_set(ref, self.index, at)
+            except ResolveError as exc:
+                self._problem(exc.problem)
+
+    # --- tasks ------------------------------------------------------------------------------
+
+    def check_tasks(self) -> None:
+        for task, where in iter_inline_tasks(self.project):
+            path = task.source_path
+            if task.task_ref is not None:
+                extra = sorted(task.model_fields_set - {"task_ref", "name"})
+                if extra:
+                    keys = ", ".join(f"`{Task.model_fields[k].alias or k}`" for k in extra)
+                    self.report(
+                        "AME210",
+                        Severity.ERROR,
+                        f"a task with `taskRef` is the referenced task: its {keys} would be "
+                        "ignored; move them to the referenced task or drop `taskRef`",
+                        (*path, "taskRef"),
+                        rng=self.doc.range_of((*path, "taskRef"), key=True),
+                    )
+            if path in self.error_paths:
+                continue
+            try:
+                resolved = self.resolver.resolve_task(task, self.index)
+            except ResolveError as exc:
+                if exc.problem.code == "AME207":
+                    self._problem(exc.problem)
+                continue  # unknown names are reported by check_references
+            merged = resolved.task
+            if merged.executor is None and not merged.pipeline and task.task_ref is None:
+                rng = self.doc.range_of((*path, "name"), key=True)
+                if self.doc.node_at((*path, "name")) is None:
+                    rng = self.doc.range_of(path)
+                via = " (its templates have none either)" if task.from_template else ""
+                self.report(
+                    "AME208",
+                    Severity.ERROR,
+                    f"{where} '{task.name or '(inline)'}' has no executor{via}: add "
+                    "`executor: !pip` (or !poetry, !pipenv, !mlflow, !custom), a `fromTemplate` "
+                    "with one, a `taskRef` or a `pipeline`",
+                    path,
+                    rng=rng,
+                )
+
+    # --- quantities -------------------------------------------------------------------------
+
+    def _resource_maps(self) -> Iterator[tuple[Path, dict[str, Any]]]:
+        for task, _ in iter_inline_tasks(self.project):
+            if task.resources:
+                yield (*task.source_path, "resources"), task.resources
+        for template in self.project.template_list():
+            if template.resources:
+                yield (*template.source_path, "resources"), template.resources
+        for model in self.project.model_list():
+            if model.deployment is not None and model.deployment.resources:
+                yield (*model.deployment.source_path, "resources"), model.deployment.resources
+            batch = model.batch_inference
+            if batch is not None and batch.resources:
+                yield (*batch.source_path, "resources"), batch.resources
+
+    def check_resources(self) -> None:
+        for base, resources in self._resource_maps():
+            for name, value in resources.items():
+                path = (*base, name)
+                try:
+                    check_resource(name, value)
+                except QuantityError as exc:
+                    message = str(exc)
+                    if "/" in name and "whole number" in message:
+                        code = "AME302"
+                    elif _is_unknown_resource(name):
+                        code = "AME303"
+                        path_rng = self.doc.range_of(path, key=True)
+                        self.report(code, Severity.ERROR, message, path, rng=path_rng)
+                        continue
+                    else:
+                        code = "AME301"
+                    self.report(code, Severity.ERROR, message, path)
+        for data_set in self.project.data_set_list():
+            if data_set.size is not None:
+                try:
+                    parse_quantity(data_set.size)
+                except QuantityError as exc:
+                    self.report("AME301", Severity.ERROR, str(exc), (*data_set.source_path, "size"))
+
+    # --- schedules --------------------------------------------------------------------------
+
+    def check_schedules(self) -> None:
+        schedules: list[tuple[Path, str]] = []
+        for task, _ in iter_inline_tasks(self.project):
+            if task.triggers is not None and task.triggers.schedule is not None:
+                schedules.append(((*task.source_path, "triggers", "schedule"), task.triggers.schedule))
+        for template in self.project.template_list():
+            if template.triggers is not None and template.triggers.schedule is not None:
+                schedules.append(
+                    ((*template.source_path, "triggers", "schedule"), template.triggers.schedule)
+                )
+        for model in self.project.model_list():
+            for section in (model.monitoring, model.batch_inference):
+                if section is not None and section.schedule is not None:
+                    schedules.append(((*section.source_path, "schedule"), section.schedule))
+        for path, expr in schedules:
+            try:
+                parse_cron(expr)
+            except CronError as exc:
+                self.report("AME304", Severity.ERROR, str(exc), path, rng=self._cron_range(path, exc))
+
+    def _cron_range(self, path: Path, exc: CronError) -> Range:
+        node = self.doc.node_at(path)
+        if not isinstance(node, yaml.ScalarNode) or exc.start is None:
+            return self._value_range(path)
+        start = node.start_mark
+        if start.line != node.end_mark.line:
+            return node_range(node)
+        offset = 1 if node.style in ("'", '"') else 0
+        if node.style == '"' and "\\" in self.doc.lines[start.line]:
+            return node_range(node)  # escapes make offsets unreliable
+        col = start.column + offset
+        return Range(start.line, col + exc.start, start.line, col + (exc.end or exc.start + 1))
+
+    # --- models -----------------------------------------------------------------------------
+
+    def check_models(self) -> None:
+        for model in self.project.model_list():
+            self._check_model(model)
+
+    def _check_model(self, model: Model) -> None:
+        deployment = model.deployment
+        if deployment is not None and deployment.serving not in SUPPORTED_SERVING:
+            self.report(
+                "AME401",
+                Severity.WARNING,
+                f"serving '{deployment.serving}' is not supported yet: only "
+                f"{', '.join(SUPPORTED_SERVING)} can be deployed today",
+                (*deployment.source_path, "serving"),
+            )
+        batch = model.batch_inference
+        if batch is not None:
+            path = batch.source_path
+            if (batch.input is None) == (batch.data_set is None):
+                self.report(
+                    "AME109",
+                    Severity.ERROR,
+                    "batchInference needs exactly one of `input` (a file) or `dataSet`",
+                    path,
+                    rng=self.doc.range_of(path, key=True),
+                )
+            if batch.version is not None and batch.alias is not None:
+                self.report(
+                    "AME109",
+                    Severity.ERROR,
+                    "batchInference takes `version` or `alias`, not both",
+                    (*path, "alias"),
+                    rng=self.doc.range_of((*path, "alias"), key=True),
+                )
+            if batch.data_set is not None:
+                ref = parse_ref(batch.data_set)
+                try:
+                    assert ref is not None
+                    self.resolver.find_data_set(ref, self.index, (*path, "dataSet"))
+                except ResolveError as exc:
+                    self._problem(exc.problem)
+
+
+def _is_unknown_resource(name: str) -> bool:
+    from ame_core.quantity import KNOWN_RESOURCES
+
+    return "/" not in name and name not in KNOWN_RESOURCES

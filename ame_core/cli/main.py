@@ -1,0 +1,91 @@
+"""The `ame` command: a thin argparse front over ame_core.
+
+Each command group lives in its own module with a `register(subparsers)` function; the modules
+import nothing heavy at module level, so `ame lint` starts in a fraction of a second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+
+# Modules that add commands, in the order `ame --help` lists them.
+COMMAND_MODULES: tuple[str, ...] = (
+    "ame_core.cli.lint",
+    "ame_core.cli.show",
+    "ame_core.cli.schema_cmd",
+    "ame_core.cli.init",
+)
+# Modules written by other parts of the project; absent ones are skipped.
+OPTIONAL_COMMAND_MODULES: tuple[str, ...] = (
+    "ame_core.cli.run_cmds",
+    "ame_core.cli.model_cmds",
+    "ame_core.cli.secret_cmds",
+    "ame_core.cli.cluster_cmds",
+    "ame_core.cli.tui_cmd",
+)
+
+
+class UsageError(Exception):
+    """A problem with what the user asked (exit 2, one line, no traceback)."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ame",
+        description="AME console: validate, inspect and run AME projects (ame.yml).",
+    )
+    parser.add_argument(
+        "--project",
+        metavar="DIR",
+        help="project directory (default: the nearest directory with an ame.yml)",
+    )
+    parser.add_argument(
+        "--backend",
+        choices=("local", "kubernetes"),
+        default=None,
+        help="where tasks run (default: $AME_BACKEND or local)",
+    )
+    parser.add_argument(
+        "--mlflow-uri",
+        metavar="URI",
+        help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI or the project's .ame/ store)",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(subparsers)
+    for name in OPTIONAL_COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        code = args.func(args)
+    except UsageError as exc:
+        print(f"ame: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+    return int(code or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Running tasks and serving models: the Backend interface and its implementations."""

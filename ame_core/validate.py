@@ -1,0 +1,669 @@
+"""Schema checks on the JSON view: types, required fields, unknown keys, aliases, legacy keys, tags.
+
+The walk is driven by the pydantic models' fields (`ame_core.spec`), so a field is declared once.
+It reports each problem at the key or value that is wrong, and builds the typed objects itself
+(`model_construct`) from what is valid, so one bad task never hides the checks of the others.
+Every object built carries its JSON path (`source_path`) for the checks that come after.
+"""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from typing import Any, Literal
+
+import yaml
+from pydantic.fields import FieldInfo
+
+from ame_core.diagnostics import Diagnostic, Fix, Range, Severity, TextEdit
+from ame_core.document import (
+    Path,
+    YamlDocument,
+    YamlFloat,
+    YamlInt,
+    custom_tag,
+    first_line_range,
+    node_range,
+)
+from ame_core.spec import models as spec_models
+from ame_core.spec.models import EXECUTOR_KINDS, AmeModel, Project, field_by_alias, file_keys
+
+_INVALID = object()
+
+EXECUTOR_TAGS = {f"!{kind}" for kind in EXECUTOR_KINDS} | {"!pipEnv"}
+SECRET_TAGS = {"!ame", "!vault"}
+
+
+_RESOLVED: dict[Any, Any] = {}
+
+
+def resolve_annotation(annotation: Any) -> Any:
+    """Evaluate forward references and type aliases (`Step`) of the models' annotations."""
+    try:
+        return _RESOLVED[annotation]
+    except (KeyError, TypeError):
+        pass
+    original = annotation
+    while True:
+        if isinstance(annotation, typing.ForwardRef):
+            annotation = annotation.__forward_arg__
+        if isinstance(annotation, str):
+            annotation = eval(annotation, vars(spec_models))  # our own models' annotations
+        elif type(annotation).__name__ == "TypeAliasType":
+            annotation = annotation.__value__
+        else:
+            break
+    try:
+        _RESOLVED[original] = annotation
+    except TypeError:
+        pass
+    return annotation
+
+
+def _json_kind(value: Any) -> str:
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "a number"
+    if isinstance(value, float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    return "a mapping"
+
+
+def _describe_annotation(annotation: Any) -> str:
+    if type(annotation).__name__ == "TypeAliasType":
+        return "a task or a list of steps"
+    annotation = resolve_annotation(annotation)
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        parts = [_describe_annotation(a) for a in typing.get_args(annotation) if a is not type(None)]
+        return " or ".join(dict.fromkeys(parts))
+    if origin is list:
+        return "a list"
+    if origin is dict:
+        return "a mapping"
+    if origin is Literal:
+        return "one of " + ", ".join(repr(a) for a in typing.get_args(annotation))
+    if isinstance(annotation, type) and issubclass(annotation, AmeModel):
+        return f"a mapping ({annotation.AME_KIND})"
+    return {str: "a string", int: "a whole number", float: "a number", bool: "true or false"}.get(
+        annotation, str(annotation)
+    )
+
+
+class SchemaChecker:
+    """Walks a document's JSON view against the models, collecting diagnostics."""
+
+    def __init__(self, doc: YamlDocument) -> None:
+        self.doc = doc
+        self.diagnostics: list[Diagnostic] = []
+        # Paths (and their ancestors) that had an error: later checks skip what is already wrong.
+        self.error_paths: set[Path] = set()
+
+    # --- reporting -------------------------------------------------------------------------
+
+    def report(
+        self,
+        code: str,
+        severity: Severity,
+        message: str,
+        rng: Range,
+        path: Path,
+        fixes: tuple[Fix, ...] = (),
+        tags: tuple[str, ...] = (),
+    ) -> None:
+        self.diagnostics.append(Diagnostic(code, severity, message, rng, fixes, tags))
+        if severity == Severity.ERROR:
+            for depth in range(len(path) + 1):
+                self.error_paths.add(path[:depth])
+
+    def value_range(self, path: Path) -> Range:
+        node = self.doc.node_at(path)
+        if node is None:
+            return self.doc.range_of(path, key=True)
+        if isinstance(node, yaml.ScalarNode):
+            return node_range(node)
+        # A collection: underline its key if it has one, else its first line.
+        key = self.doc.key_node_at(path)
+        if key is not None:
+            return node_range(key)
+        return first_line_range(self.doc.lines, node)
+
+    def key_range(self, path: Path) -> Range:
+        node = self.doc.node_at(path[:-1])
+        if node is not None and custom_tag(node) == f"!{path[-1]}":
+            tag_rng = self.doc.tag_range_of(node)
+            if tag_rng is not None:
+                return tag_rng
+        return self.doc.range_of(path, key=True)
+
+    # --- the walk --------------------------------------------------------------------------
+
+    def check_project(self) -> Project | None:
+        view = self.doc.view
+        if not isinstance(view, dict):
+            if not self.doc.diagnostics:
+                what = "empty" if view is None else f"{_json_kind(view)}, not a mapping"
+                self.report(
+                    "AME007",
+                    Severity.ERROR,
+                    f"an ame.yml is a mapping with at least `project: <name>`; this file is {what}",
+                    Range(0, 0, 0, 0) if view is None else self.value_range(()),
+                    (),
+                )
+            return None
+        result = self.check_model(Project, view, ())
+        return result if isinstance(result, Project) else None
+
+    def check_value(self, annotation: Any, value: Any, path: Path, field_name: str = "") -> Any:
+        annotation = resolve_annotation(annotation)
+        if annotation is Any:
+            return value
+        origin = typing.get_origin(annotation)
+        if origin in (typing.Union, types.UnionType):
+            return self._check_union(annotation, value, path, field_name)
+        if origin is typing.Annotated:
+            return self.check_value(typing.get_args(annotation)[0], value, path, field_name)
+        if origin is list:
+            if value is None:
+                return None
+            if not isinstance(value, list):
+                return self._wrong_type(annotation, value, path)
+            (item_type,) = typing.get_args(annotation)
+            items = []
+            for index, item in enumerate(value):
+                checked = self.check_value(item_type, item, (*path, index), field_name)
+                if checked is not _INVALID:
+                    items.append(checked)
+            return items
+        if origin is dict:
+            if value is None:
+                return None
+            if not isinstance(value, dict):
+                return self._wrong_type(annotation, value, path)
+            _, value_type = typing.get_args(annotation)
+            out = {}
+            for key, item in value.items():
+                checked = self.check_value(value_type, item, (*path, key), field_name)
+                if checked is not _INVALID:
+                    out[key] = checked
+            return out
+        if origin is Literal:
+            choices = typing.get_args(annotation)
+            if value in choices:
+                return value
+            close = difflib.get_close_matches(str(value), [str(c) for c in choices], n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            self.report(
+                "AME109",
+                Severity.ERROR,
+                f"'{value}' is not valid here: use one of {', '.join(map(str, choices))}{hint}",
+                self.value_range(path),
+                path,
+                self._replace_fixes(path, close),
+            )
+            return _INVALID
+        if isinstance(annotation, type) and issubclass(annotation, AmeModel):
+            if value is None:
+                return None
+            if not isinstance(value, dict):
+                return self._wrong_type(annotation, value, path)
+            return self.check_model(annotation, value, path)
+        return self._check_scalar(annotation, value, path, field_name)
+
+    def _check_union(self, annotation: Any, value: Any, path: Path, field_name: str) -> Any:
+        arms = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if value is None and len(arms) < len(typing.get_args(annotation)):
+            return None
+        for arm in arms:
+            if self._arm_accepts(arm, value):
+                return self.check_value(arm, value, path, field_name)
+        if str in arms and isinstance(value, YamlInt | YamlFloat):
+            return self.check_value(str, value, path, field_name)  # a string field keeps the text
+        return self._wrong_type(annotation, value, path)
+
+    @staticmethod
+    def _arm_accepts(arm: Any, value: Any) -> bool:
+        arm = resolve_annotation(arm)
+        origin = typing.get_origin(arm)
+        if origin in (typing.Union, types.UnionType):
+            return any(SchemaChecker._arm_accepts(a, value) for a in typing.get_args(arm))
+        if origin is list:
+            return isinstance(value, list)
+        if origin is dict or (isinstance(arm, type) and issubclass(arm, AmeModel)):
+            return isinstance(value, dict)
+        if arm is bool:
+            return isinstance(value, bool)
+        if arm is int:
+            return isinstance(value, int) and not isinstance(value, bool)
+        if arm is float:
+            return isinstance(value, int | float) and not isinstance(value, bool)
+        if arm is str:
+            return isinstance(value, str)
+        return False
+
+    def _check_scalar(self, annotation: Any, value: Any, path: Path, field_name: str) -> Any:
+        if annotation is str:
+            if isinstance(value, str):
+                return value
+            if isinstance(value, YamlInt | YamlFloat):
+                if field_name == "python_version":
+                    self._unquoted_python_version(value, path)
+                return value.source
+        elif annotation is bool:
+            if isinstance(value, bool):
+                return value
+        elif annotation is int:
+            if isinstance(value, int) and not isinstance(value, bool):
+                return int(value)
+        elif annotation is float:
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                return value
+        return self._wrong_type(annotation, value, path)
+
+    def _unquoted_python_version(self, value: YamlInt | YamlFloat, path: Path) -> None:
+        node = self.doc.node_at(path)
+        if node is None:
+            return
+        rng = node_range(node)
+        if isinstance(value, YamlFloat) and repr(float(value)) != value.source:
+            meaning = f"the number {float(value)!r}"
+        else:
+            meaning = "a number, not a string,"
+        self.report(
+            "AME110",
+            Severity.INFORMATION,
+            f"pythonVersion {value.source} is {meaning} to other YAML tools; AME reads it as "
+            f'"{value.source}", but quoting it says so to everyone',
+            rng,
+            path,
+            (Fix(f'Quote as "{value.source}"', (TextEdit(rng, f'"{value.source}"'),)),),
+        )
+
+    def _wrong_type(self, annotation: Any, value: Any, path: Path) -> Any:
+        parent = self.doc.node_at(path[:-1]) if path else None
+        legacy_shape = _LEGACY_SHAPES.get((path[-1], type(value))) if path else None
+        if legacy_shape is not None and isinstance(parent, yaml.MappingNode):
+            self.report("AME105", Severity.ERROR, legacy_shape, self.key_range(path), path)
+            return _INVALID
+        self.report(
+            "AME101",
+            Severity.ERROR,
+            f"expected {_describe_annotation(annotation)}, got {_json_kind(value)}",
+            self.value_range(path),
+            path,
+        )
+        return _INVALID
+
+    # --- objects ---------------------------------------------------------------------------
+
+    def check_model(self, cls: type[AmeModel], value: dict[str, Any], path: Path) -> Any:
+        tagged_union = getattr(cls, "AME_TAGGED_UNION", False)
+        node = self.doc.node_at(path)
+        tag = custom_tag(node) if node is not None else None
+        if tag is not None and path and path[-1] == tag[1:]:
+            tag = None  # this object is the tag's own content (`!pip {...}` → the pip fields)
+        if tag is not None and not tagged_union:
+            self._misplaced_tag(cls, tag, node, path)
+            inner = value.get(tag[1:])
+            path = (*path, tag[1:])
+            if not isinstance(inner, dict):
+                return _INVALID
+            value = inner
+
+        if tagged_union and not any(
+            field_by_alias(cls, k) or k in cls.AME_ALIASES or k in cls.AME_LEGACY for k in value
+        ):
+            self._no_variant(cls, value, path)
+            return _INVALID
+
+        fields: dict[str, Any] = {}
+        provided: set[str] = set()
+        deferred_aliases: list[tuple[str, str]] = []
+        for key, item in value.items():
+            key_path = (*path, key)
+            found = field_by_alias(cls, key)
+            if found is not None:
+                name, info = found
+                provided.add(name)
+                checked = self.check_value(info.annotation, item, key_path, name)
+                if checked is not _INVALID:
+                    checked = self._check_constraints(info, checked, key_path)
+                if checked is not _INVALID:
+                    fields[name] = checked
+            elif key in cls.AME_ALIASES:
+                deferred_aliases.append((key, cls.AME_ALIASES[key]))
+            elif key in cls.AME_LEGACY:
+                self._legacy_key(cls, key, key_path)
+                renamed = cls.AME_LEGACY_RENAMES.get(key)
+                found = field_by_alias(cls, renamed) if renamed else None
+                if found is not None:
+                    provided.add(found[0])  # not missing: reported as legacy already
+            else:
+                self._unknown_key(cls, key, item, key_path, tagged_union)
+        for key, target in deferred_aliases:
+            self._alias_key(cls, key, target, value, path, fields, provided)
+
+        for name, info in cls.model_fields.items():
+            if info.is_required() and name not in provided:
+                self._missing_field(cls, info.alias or name, path)
+                return _INVALID
+            if info.is_required() and name not in fields:
+                return _INVALID  # provided but invalid: already reported
+
+        if tagged_union:
+            variants = [name for name in cls.model_fields if fields.get(name) is not None]
+            if len(variants) > 1:
+                self.report(
+                    "AME108",
+                    Severity.ERROR,
+                    f"{cls.AME_KIND} has {len(variants)} variants ({', '.join(variants)}): "
+                    "keep exactly one",
+                    self.value_range(path),
+                    path,
+                )
+                return _INVALID
+            if not variants:
+                return _INVALID
+
+        obj = cls.model_construct(**fields)
+        obj._path = path
+        return obj
+
+    @staticmethod
+    def _check_constraints_meta(info: FieldInfo) -> int | None:
+        for meta in info.metadata:
+            ge = getattr(meta, "ge", None)
+            if ge is not None:
+                return ge
+        return None
+
+    def _check_constraints(self, info: FieldInfo, value: Any, path: Path) -> Any:
+        minimum = self._check_constraints_meta(info)
+        if minimum is not None and isinstance(value, int | float) and value < minimum:
+            self.report(
+                "AME109",
+                Severity.ERROR,
+                f"must be at least {minimum}, got {value}",
+                self.value_range(path),
+                path,
+            )
+            return _INVALID
+        return value
+
+    def _missing_field(self, cls: type[AmeModel], key: str, path: Path) -> None:
+        info = field_by_alias(cls, key)
+        doc = (info[1].description or "") if info else ""
+        node = self.doc.node_at(path)
+        if node is not None and custom_tag(node) is not None:
+            rng = self.doc.tag_range_of(node) or self.value_range(path)
+        elif path and isinstance(path[-1], int) or not path:
+            rng = first_line_range(self.doc.lines, node) if node is not None else Range(0, 0, 0, 0)
+        else:
+            rng = self.doc.range_of(path, key=True)
+        first_sentence = doc.split(". ")[0].rstrip(".")
+        self.report(
+            "AME102",
+            Severity.ERROR,
+            f"{cls.AME_KIND} is missing required field `{key}`"
+            + (f": {first_sentence}" if first_sentence else ""),
+            rng,
+            path,
+        )
+
+    def _unknown_key(
+        self, cls: type[AmeModel], key: str, item: Any, path: Path, tagged_union: bool
+    ) -> None:
+        candidates = file_keys(cls) + list(cls.AME_ALIASES)
+        close = difflib.get_close_matches(key, candidates, n=1, cutoff=0.6)
+        from_tag = tagged_union and self._key_is_tag(path)
+        if from_tag:
+            valid = ", ".join(f"!{k}" for k in file_keys(cls))
+            message = f"unknown {cls.AME_KIND} tag !{key}: use one of {valid}"
+            if close:
+                message += f"; did you mean !{close[0]}?"
+            self.report(
+                "AME107",
+                Severity.ERROR,
+                message,
+                self.key_range(path),
+                path,
+                self._replace_fixes(path, [f"!{c}" for c in close], key=True),
+            )
+            return
+        message = f"unknown key `{key}` in {cls.AME_KIND}"
+        message += f": did you mean `{close[0]}`?" if close else f"; valid keys: {', '.join(file_keys(cls))}"
+        self.report(
+            "AME103",
+            Severity.ERROR,
+            message,
+            self.key_range(path),
+            path,
+            self._replace_fixes(path, close, key=True),
+        )
+
+    def _key_is_tag(self, path: Path) -> bool:
+        node = self.doc.node_at(path[:-1])
+        return node is not None and custom_tag(node) == f"!{path[-1]}"
+
+    def _replace_fixes(self, path: Path, choices: list[str], key: bool = False) -> tuple[Fix, ...]:
+        rng = self.key_range(path) if key else self.value_range(path)
+        return tuple(
+            Fix(f"Change to `{choice}`", (TextEdit(rng, choice),), preferred=index == 0)
+            for index, choice in enumerate(choices)
+        )
+
+    def _legacy_key(self, cls: type[AmeModel], key: str, path: Path) -> None:
+        hint = cls.AME_LEGACY[key]
+        rename = cls.AME_LEGACY_RENAMES.get(key)
+        fixes: tuple[Fix, ...] = ()
+        if rename is not None:
+            fixes = (Fix(f"Rename `{key}` to `{rename}`", (TextEdit(self.key_range(path), rename),)),)
+        self.report(
+            "AME105",
+            Severity.ERROR,
+            f"`{key}` is a legacy spelling that is no longer read: {hint}",
+            self.key_range(path),
+            path,
+            fixes,
+        )
+
+    def _alias_key(
+        self,
+        cls: type[AmeModel],
+        key: str,
+        target: str,
+        value: dict[str, Any],
+        path: Path,
+        fields: dict[str, Any],
+        provided: set[str],
+    ) -> None:
+        key_path = (*path, key)
+        top, _, rest = target.partition(".")
+        from_tag = self._key_is_tag(key_path)
+        shown = f"!{key}" if from_tag else f"`{key}`"
+        canonical = f"!{top}" if from_tag else f"`{top}`"
+        if rest:
+            canonical = f"`{top}: {{{rest}: ...}}`"
+        found = field_by_alias(cls, top)
+        assert found is not None, f"alias target {target} is not a field of {cls.__name__}"
+        name, info = found
+        if top in value or (name in provided and not rest):
+            self.report(
+                "AME104",
+                Severity.ERROR,
+                f"{shown} and `{top}` are the same field: keep only `{top}`",
+                self.key_range(key_path),
+                key_path,
+            )
+            return
+        fixes = self._alias_fixes(key, target, key_path, from_tag)
+        self.report(
+            "AME104",
+            Severity.WARNING,
+            f"{shown} is a deprecated spelling: write {canonical}",
+            self.key_range(key_path),
+            key_path,
+            fixes,
+            tags=("deprecated",),
+        )
+        provided.add(name)
+        if not rest:
+            checked = self.check_value(info.annotation, value[key], key_path, name)
+            if checked is not _INVALID:
+                fields[name] = checked
+            return
+        # A nested target (`validationTask: X` means `validation: {task: X}`).
+        nested_cls = _model_of(info.annotation)
+        nested_found = field_by_alias(nested_cls, rest)
+        assert nested_found is not None
+        nested_name, nested_info = nested_found
+        checked = self.check_value(nested_info.annotation, value[key], key_path, nested_name)
+        if checked is _INVALID:
+            return
+        existing = fields.get(name)
+        if existing is None:
+            obj = nested_cls.model_construct(**{nested_name: checked})
+            obj._path = key_path
+            fields[name] = obj
+        elif getattr(existing, nested_name, None) is None:
+            setattr(existing, nested_name, checked)
+
+    def _alias_fixes(
+        self, key: str, target: str, key_path: Path, from_tag: bool
+    ) -> tuple[Fix, ...]:
+        rng = self.key_range(key_path)
+        top, _, rest = target.partition(".")
+        if from_tag:
+            return (Fix(f"Change to !{top}", (TextEdit(rng, f"!{top}"),)),)
+        if not rest:
+            return (Fix(f"Rename to `{top}`", (TextEdit(rng, top),)),)
+        return _nest_fix(self.doc, key_path, top, rest)
+
+    def _no_variant(self, cls: type[AmeModel], value: dict[str, Any], path: Path) -> None:
+        kinds = file_keys(cls)
+        if cls.__name__ == "Executor":
+            message = (
+                "executor has no variant: say how the task runs with a tag, e.g. "
+                "`executor: !pip` (one of " + ", ".join(f"!{k}" for k in kinds) + ")"
+            )
+        else:
+            message = f"{cls.AME_KIND} needs one of: " + ", ".join(f"!{k}" for k in kinds)
+        fixes: tuple[Fix, ...] = ()
+        key_node = self.doc.key_node_at(path)
+        if key_node is not None:
+            end = key_node.end_mark
+            # `executor:` → `executor: !pip`; the fields below become the variant's fields.
+            colon = self.doc.lines[end.line].find(":", end.column)
+            if colon >= 0:
+                at = Range(end.line, colon + 1, end.line, colon + 1)
+                fixes = tuple(
+                    Fix(f"Add tag !{k}", (TextEdit(at, f" !{k}"),), preferred=False) for k in kinds
+                )
+        self.report("AME108", Severity.ERROR, message, self.value_range(path), path, fixes)
+
+    # --- tags --------------------------------------------------------------------------------
+
+    def _misplaced_tag(self, cls: type[AmeModel], tag: str, node: Any, path: Path) -> None:
+        rng = self.doc.tag_range_of(node) or first_line_range(self.doc.lines, node)
+        if tag in EXECUTOR_TAGS:
+            message = f"{tag} is an executor tag: it belongs on the value of `executor:`"
+            fixes = self._move_tag_fixes(tag, rng, node)
+            code = "AME106"
+        elif tag in SECRET_TAGS:
+            message = f"{tag} is a secret tag: it belongs on an item of `secrets:`"
+            fixes = ()
+            code = "AME106"
+        else:
+            known = sorted(EXECUTOR_TAGS | SECRET_TAGS)
+            close = difflib.get_close_matches(tag, known, n=1)
+            message = f"unknown tag {tag}: tags are only used on `executor:` ({', '.join(sorted(EXECUTOR_TAGS))}) and secrets (!ame, !vault)"
+            if close:
+                message += f"; did you mean {close[0]}?"
+            fixes = ()
+            code = "AME107"
+        self.report(code, Severity.ERROR, message, rng, path, fixes)
+
+    def _move_tag_fixes(self, tag: str, tag_rng: Range, node: Any) -> tuple[Fix, ...]:
+        if not isinstance(node, yaml.MappingNode):
+            return ()
+        for key, value in node.value:
+            if isinstance(key, yaml.ScalarNode) and key.value == "executor":
+                if custom_tag(value) is not None:
+                    return ()
+                colon = self.doc.lines[key.end_mark.line].find(":", key.end_mark.column)
+                if colon < 0:
+                    return ()
+                insert = Range(key.end_mark.line, colon + 1, key.end_mark.line, colon + 1)
+                return (
+                    Fix(
+                        f"Move {tag} onto `executor:`",
+                        (_delete_tag_edit(self.doc.lines, tag_rng), TextEdit(insert, f" {tag}")),
+                    ),
+                )
+        return ()
+
+
+# Shapes the older implementation used for a whole field, with their migration hint.
+_LEGACY_SHAPES: dict[tuple[str | int, type], str] = {
+    ("tasks", dict): "the map form `tasks: {name: {...}}` is legacy: write tasks as a list, "
+    "`tasks:` then `- name: <task>` with its fields under it",
+}
+
+
+def _delete_tag_edit(lines: list[str], rng: Range) -> TextEdit:
+    """Delete a tag, and its whole line when the tag stands alone on it."""
+    line = lines[rng.start_line]
+    if line.strip() == line[rng.start_col : rng.end_col]:
+        return TextEdit(Range(rng.start_line, 0, rng.start_line + 1, 0), "")
+    end = rng.end_col
+    while end < len(line) and line[end] == " ":
+        end += 1
+    return TextEdit(Range(rng.start_line, rng.start_col, rng.end_line, end), "")
+
+
+def _model_of(annotation: Any) -> type[AmeModel]:
+    for arm in typing.get_args(annotation) or (annotation,):
+        if isinstance(arm, type) and issubclass(arm, AmeModel):
+            return arm
+    raise TypeError(f"no model in {annotation}")
+
+
+def _nest_fix(doc: YamlDocument, key_path: Path, top: str, rest: str) -> tuple[Fix, ...]:
+    """`old: <block>` → `top:\\n  rest: <block re-indented>` for block-style values."""
+    key_node = doc.key_node_at(key_path)
+    value_node = doc.node_at(key_path)
+    if key_node is None or value_node is None:
+        return ()
+    key_line = key_node.start_mark.line
+    indent = key_node.start_mark.column
+    line_text = doc.lines[key_line]
+    colon = line_text.find(":", key_node.end_mark.column)
+    if colon < 0:
+        return ()
+    edits = [
+        TextEdit(
+            Range(key_line, indent, key_line, colon + 1),
+            f"{top}:\n{' ' * (indent + 2)}{rest}:",
+        )
+    ]
+    end_line = value_node.end_mark.line
+    if value_node.end_mark.column == 0:
+        end_line -= 1
+    for line in range(key_line + 1, end_line + 1):
+        if doc.lines[line].strip():
+            edits.append(TextEdit(Range(line, 0, line, 0), "  "))
+    return (Fix(f"Write as `{top}: {{{rest}: ...}}`", tuple(edits)),)
+
+
+def check_schema(doc: YamlDocument) -> tuple[Project | None, list[Diagnostic], set[Path]]:
+    checker = SchemaChecker(doc)
+    project = checker.check_project()
+    return project, checker.diagnostics, checker.error_paths
