@@ -147,7 +147,9 @@ class SemanticChecker:
         fixes: tuple[Fix, ...] = ()
         if problem.suggestion:
             rng = self._value_range(problem.path)
-            fixes = (Fix(f"Change to '{problem.suggestion}'", (TextEdit(rng, problem.suggestion),)),)
+            fixes = (
+                Fix(f"Change to '{problem.suggestion}'", (TextEdit(rng, problem.suggestion),)),
+            )
         self.report(problem.code, Severity.ERROR, problem.message, problem.path, fixes)
 
     def check_references(self) -> None:
@@ -271,7 +273,9 @@ class SemanticChecker:
         schedules: list[tuple[Path, str]] = []
         for task, _ in iter_inline_tasks(self.project):
             if task.triggers is not None and task.triggers.schedule is not None:
-                schedules.append(((*task.source_path, "triggers", "schedule"), task.triggers.schedule))
+                schedules.append(
+                    ((*task.source_path, "triggers", "schedule"), task.triggers.schedule)
+                )
         for template in self.project.template_list():
             if template.triggers is not None and template.triggers.schedule is not None:
                 schedules.append(
@@ -285,7 +289,9 @@ class SemanticChecker:
             try:
                 parse_cron(expr)
             except CronError as exc:
-                self.report("AME304", Severity.ERROR, str(exc), path, rng=self._cron_range(path, exc))
+                self.report(
+                    "AME304", Severity.ERROR, str(exc), path, rng=self._cron_range(path, exc)
+                )
 
     def _cron_range(self, path: Path, exc: CronError) -> Range:
         node = self.doc.node_at(path)

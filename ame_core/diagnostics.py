@@ -114,3 +114,29 @@ CODES: dict[str, str] = {
     "AME401": "serving option not supported yet",
     "AME402": "both ame.yml and ame.yaml exist",
 }
+
+
+def apply_edits(text: str, edits: tuple[TextEdit, ...] | list[TextEdit]) -> str:
+    """Apply non-overlapping edits (0-based ranges) to text, as an editor would."""
+    lines = text.split("\n")
+    offsets = [0]
+    for line in lines:
+        offsets.append(offsets[-1] + len(line) + 1)
+
+    def offset(line: int, col: int) -> int:
+        if line >= len(lines):
+            return len(text)
+        return min(offsets[line] + col, offsets[line] + len(lines[line]))
+
+    out = text
+    for edit in sorted(edits, key=lambda e: (e.range.start_line, e.range.start_col), reverse=True):
+        start = offset(edit.range.start_line, edit.range.start_col)
+        end = offset(edit.range.end_line, edit.range.end_col)
+        if edit.range.end_line > edit.range.start_line and edit.range.end_col == 0:
+            end = (
+                offsets[min(edit.range.end_line, len(lines))]
+                if edit.range.end_line < len(offsets)
+                else len(text)
+            )
+        out = out[:start] + edit.new_text + out[end:]
+    return out

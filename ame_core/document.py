@@ -100,6 +100,8 @@ class YamlDocument:
     root: Node | None
     diagnostics: list[Diagnostic] = field(default_factory=list)
     view: Any = None
+    # id of each `{tag: value}` view → its tagged node (tags are rare: a dict beats a tree walk)
+    tagged_views: dict[int, Node] = field(default_factory=dict)
     _lines: list[str] | None = None
 
     @property
@@ -262,8 +264,29 @@ def _syntax_diagnostic(error: yaml.MarkedYAMLError, code: str = "AME001") -> Dia
     return Diagnostic(code, Severity.ERROR, message, Range(line, col, line, col + 1))
 
 
+class _FastLoader(yaml.CSafeLoader):
+    """libyaml's C composer with a memoised implicit-tag resolver: the same plain scalars
+    ("name", "cpu", "2") recur thousands of times, and PyYAML's resolver runs regexes for each."""
+
+    _memo: dict[str, str] = {}
+
+    def resolve(self, kind: type, value: Any, implicit: Any) -> str:
+        if kind is yaml.ScalarNode and implicit[0]:
+            tag = self._memo.get(value)
+            if tag is None:
+                tag = super().resolve(kind, value, implicit)
+                if len(self._memo) < 50_000:
+                    self._memo[value] = tag
+            return tag
+        return super().resolve(kind, value, implicit)
+
+
 def _compose_fast(text: str) -> Node | None:
-    return yaml.compose(text, Loader=yaml.CSafeLoader)
+    loader = _FastLoader(text)
+    try:
+        return loader.get_single_node()
+    finally:
+        loader.dispose()
 
 
 class _DepthExceeded(Exception):
@@ -508,11 +531,12 @@ class _ViewBuilder:
             value = [self._view(child) for child in node.value]
         else:
             value = self._mapping(node)
-        tag = custom_tag(node)
-        if tag is not None:
+        tag = node.tag
+        if tag[0] == "!":
             if isinstance(node, yaml.ScalarNode) and node.value == "":
                 value = {}  # `executor: !mlflow` with no fields is an empty mapping
             value = {tag[1:]: value}
+            self.doc.tagged_views[id(value)] = node
         self.memo[key] = value
         return value
 

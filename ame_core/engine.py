@@ -71,8 +71,10 @@ def _parse_with_tag_recovery(text: str) -> tuple[YamlDocument, list[Diagnostic]]
             break
         diagnostic, patched = found
         attempt = parse_yaml(patched)
-        if attempt.diagnostics and attempt.diagnostics[0].code == "AME001" and (
-            attempt.diagnostics[0].range == doc.diagnostics[0].range
+        if (
+            attempt.diagnostics
+            and attempt.diagnostics[0].code == "AME001"
+            and (attempt.diagnostics[0].range == doc.diagnostics[0].range)
         ):
             break
         recovered.append(diagnostic)

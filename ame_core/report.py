@@ -85,9 +85,7 @@ def format_github(results: Iterable[FileDiagnostics]) -> str:
 def format_sarif(results: Iterable[FileDiagnostics], tool_version: str) -> str:
     results = list(results)
     used = sorted({d.code for _, ds in results for d in ds})
-    rules = [
-        {"id": code, "shortDescription": {"text": CODES.get(code, code)}} for code in used
-    ]
+    rules = [{"id": code, "shortDescription": {"text": CODES.get(code, code)}} for code in used]
     sarif_results = []
     for path, diagnostics in results:
         for d in diagnostics:

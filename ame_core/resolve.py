@@ -204,11 +204,15 @@ class Resolver:
             )
         return found
 
-    def find_template(self, ref: Ref, here: ProjectIndex, at: Path) -> tuple[Template, ProjectIndex]:
+    def find_template(
+        self, ref: Ref, here: ProjectIndex, at: Path
+    ) -> tuple[Template, ProjectIndex]:
         owner = self._project(ref, here, at)
         template = owner.templates.get(ref.name)
         if template is None:
-            raise ResolveError(self._unknown("AME204", "template", ref, list(owner.templates), at, here))
+            raise ResolveError(
+                self._unknown("AME204", "template", ref, list(owner.templates), at, here)
+            )
         return template, owner
 
     def find_task(self, ref: Ref, here: ProjectIndex, at: Path) -> tuple[Task, ProjectIndex]:
@@ -240,7 +244,7 @@ class Resolver:
         else:
             hint = f"; there are no {kind}s{where or ' in this project'}"
         fixed = f"{ref.project}.{suggestion}" if ref.project and suggestion else suggestion
-        return ResolveProblem(code, f"unknown {kind} '{ref}'{where}{hint}", at, here, fixed)
+        return ResolveProblem(code, f"unknown {kind} '{ref.name}'{where}{hint}", at, here, fixed)
 
     # --- templates ------------------------------------------------------------------------
 
@@ -292,7 +296,9 @@ class Resolver:
     ) -> ResolvedTask:
         """Follow `taskRef`, merge templates, expand a pipeline. Raises ResolveError."""
         here = here or self.index
-        start_name = task.name or "(inline)"
+        first_ref = parse_ref(task.task_ref) if task.task_ref is not None else None
+        # A step `{taskRef: again}` runs under the name it was written with.
+        start_name = task.name or (first_ref.name if first_ref else None) or "(inline)"
         current, owner = task, here
         stack = list(_stack)
         while current.task_ref is not None:
@@ -314,7 +320,7 @@ class Resolver:
             current, owner = target, target_owner
         merged, origins = self.merged(current, owner)
         resolved = ResolvedTask(
-            name=task.name or current.name or start_name,
+            name=task.name or (first_ref.name if first_ref else None) or current.name or start_name,
             project=owner.name,
             task=merged,
             origins=origins,
@@ -396,16 +402,15 @@ def merge_layers(layers: list[tuple[Task | Template, Origin]]) -> tuple[Task, di
         values["secrets"] = list(secrets.values())
     if data_sets:
         values["data_sets"] = list(data_sets.values())
-    if artifact_paths or save_changed is not None:
-        values["artifacts"] = Artifacts.model_construct(
-            paths=list(artifact_paths), save_changed_files=bool(save_changed)
-        )
     last = layers[-1][0]
+    if artifact_paths or save_changed is not None:
+        values["artifacts"] = Artifacts.build(
+            {"paths": list(artifact_paths), "save_changed_files": bool(save_changed)},
+            last.source_path,
+        )
     if isinstance(last, Task) and last.name:
         values["name"] = last.name
-    merged = Task.model_construct(**values)
-    merged._path = last.source_path
-    return merged, origins
+    return Task.build(values, last.source_path), origins
 
 
 def _has_variant(secret: Secret) -> bool:

@@ -51,7 +51,11 @@ def _quantity_schema(whole: bool = False) -> dict[str, Any]:
 
 def _resources_schema(description: str) -> dict[str, Any]:
     properties = {
-        name: {**_quantity_schema(name == "nvidia.com/gpu"), "description": doc, "markdownDescription": doc}
+        name: {
+            **_quantity_schema(name == "nvidia.com/gpu"),
+            "description": doc,
+            "markdownDescription": doc,
+        }
         for name, doc in _RESOURCE_DOCS.items()
     }
     return {
@@ -120,7 +124,10 @@ def build_schema() -> dict[str, Any]:
         for key in list(props):
             if props[key].get("title", "").lower() == "resources" or key == "resources":
                 desc = props[key].get("description", "Resources.")
-                props[key] = {"anyOf": [_resources_schema(desc), {"type": "null"}], "description": desc}
+                props[key] = {
+                    "anyOf": [_resources_schema(desc), {"type": "null"}],
+                    "description": desc,
+                }
         if name in _MODELS_WITH_NAMES:
             props["name"] = {**_drop_null(props["name"]), "pattern": NAME_PATTERN}
         if name in _TAGGED_UNIONS:
@@ -131,7 +138,11 @@ def build_schema() -> dict[str, Any]:
         for alias, canonical in cls.AME_ALIASES.items():
             leaf = dict(_leaf_schema(defs, cls, canonical))
             leaf.pop("title", None)
-            shown = canonical if "." not in canonical else f"{canonical.split('.')[0]}: {{{canonical.split('.', 1)[1]}: ...}}"
+            shown = (
+                canonical
+                if "." not in canonical
+                else f"{canonical.split('.')[0]}: {{{canonical.split('.', 1)[1]}: ...}}"
+            )
             leaf["description"] = f"Deprecated spelling: write `{shown}`."
             leaf["deprecated"] = True
             props[alias] = leaf

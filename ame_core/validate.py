@@ -83,7 +83,9 @@ def _describe_annotation(annotation: Any) -> str:
     annotation = resolve_annotation(annotation)
     origin = typing.get_origin(annotation)
     if origin in (typing.Union, types.UnionType):
-        parts = [_describe_annotation(a) for a in typing.get_args(annotation) if a is not type(None)]
+        parts = [
+            _describe_annotation(a) for a in typing.get_args(annotation) if a is not type(None)
+        ]
         return " or ".join(dict.fromkeys(parts))
     if origin is list:
         return "a list"
@@ -306,10 +308,9 @@ class SchemaChecker:
 
     def check_model(self, cls: type[AmeModel], value: dict[str, Any], path: Path) -> Any:
         tagged_union = getattr(cls, "AME_TAGGED_UNION", False)
-        node = self.doc.node_at(path)
+        # Only a tagged node's view is `{tag: fields}`: look it up instead of walking the tree.
+        node = self.doc.tagged_views.get(id(value))
         tag = custom_tag(node) if node is not None else None
-        if tag is not None and path and path[-1] == tag[1:]:
-            tag = None  # this object is the tag's own content (`!pip {...}` → the pip fields)
         if tag is not None and not tagged_union:
             self._misplaced_tag(cls, tag, node, path)
             inner = value.get(tag[1:])
@@ -318,8 +319,12 @@ class SchemaChecker:
                 return _INVALID
             value = inner
 
-        if tagged_union and not any(
-            field_by_alias(cls, k) or k in cls.AME_ALIASES or k in cls.AME_LEGACY for k in value
+        if (
+            tagged_union
+            and node is None
+            and not any(
+                field_by_alias(cls, k) or k in cls.AME_ALIASES or k in cls.AME_LEGACY for k in value
+            )
         ):
             self._no_variant(cls, value, path)
             return _INVALID
@@ -340,6 +345,8 @@ class SchemaChecker:
                     fields[name] = checked
             elif key in cls.AME_ALIASES:
                 deferred_aliases.append((key, cls.AME_ALIASES[key]))
+            elif cls is Project and key.startswith("x-"):
+                continue  # extension fields hold anchors for `<<` merges (as in compose files)
             elif key in cls.AME_LEGACY:
                 self._legacy_key(cls, key, key_path)
                 renamed = cls.AME_LEGACY_RENAMES.get(key)
@@ -373,9 +380,7 @@ class SchemaChecker:
             if not variants:
                 return _INVALID
 
-        obj = cls.model_construct(**fields)
-        obj._path = path
-        return obj
+        return cls.build(fields, path)
 
     @staticmethod
     def _check_constraints_meta(info: FieldInfo) -> int | None:
@@ -439,7 +444,11 @@ class SchemaChecker:
             )
             return
         message = f"unknown key `{key}` in {cls.AME_KIND}"
-        message += f": did you mean `{close[0]}`?" if close else f"; valid keys: {', '.join(file_keys(cls))}"
+        message += (
+            f": did you mean `{close[0]}`?"
+            if close
+            else f"; valid keys: {', '.join(file_keys(cls))}"
+        )
         self.report(
             "AME103",
             Severity.ERROR,
@@ -465,7 +474,9 @@ class SchemaChecker:
         rename = cls.AME_LEGACY_RENAMES.get(key)
         fixes: tuple[Fix, ...] = ()
         if rename is not None:
-            fixes = (Fix(f"Rename `{key}` to `{rename}`", (TextEdit(self.key_range(path), rename),)),)
+            fixes = (
+                Fix(f"Rename `{key}` to `{rename}`", (TextEdit(self.key_range(path), rename),)),
+            )
         self.report(
             "AME105",
             Severity.ERROR,
@@ -530,9 +541,7 @@ class SchemaChecker:
             return
         existing = fields.get(name)
         if existing is None:
-            obj = nested_cls.model_construct(**{nested_name: checked})
-            obj._path = key_path
-            fields[name] = obj
+            fields[name] = nested_cls.build({nested_name: checked}, key_path)
         elif getattr(existing, nested_name, None) is None:
             setattr(existing, nested_name, checked)
 

@@ -10,7 +10,17 @@ from ame_core.resolve import ProjectIndex, Workspace
 
 PROJECT_FILE_NAMES = ("ame.yml", "ame.yaml")
 # Folders that never hold a user's project files and can be huge.
-_SKIP_DIRS = {".git", ".hg", ".venv", "venv", "node_modules", "__pycache__", ".ame", ".tox", "mlruns"}
+_SKIP_DIRS = {
+    ".git",
+    ".hg",
+    ".venv",
+    "venv",
+    "node_modules",
+    "__pycache__",
+    ".ame",
+    ".tox",
+    "mlruns",
+}
 
 
 class ProjectFileError(Exception):
@@ -111,7 +121,9 @@ class FileWorkspace(Workspace):
         return super().project_names()
 
 
-def workspace_for(project_file: Path, root: Path | None = None, extra: Iterable[Path] = ()) -> FileWorkspace:
+def workspace_for(
+    project_file: Path, root: Path | None = None, extra: Iterable[Path] = ()
+) -> FileWorkspace:
     """The workspace of a project file: `root` (or its git root, or its directory), AME_PATH,
     and any extra files named on the command line."""
     base = root or git_root(project_file.parent) or project_file.parent

@@ -54,6 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="URI",
         help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI or the project's .ame/ store)",
     )
+    parser.add_argument("--context", metavar="NAME", help="kubeconfig context (kubernetes backend)")
+    parser.add_argument(
+        "--namespace", metavar="NS", help="namespace (kubernetes backend; default: the context's)"
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(subparsers)

@@ -47,7 +47,27 @@ class AmeModel(BaseModel):
 
     @property
     def source_path(self) -> tuple[str | int, ...]:
-        return self._path
+        private = self.__pydantic_private__
+        return private.get("_path", ()) if private else ()
+
+    @classmethod
+    def build(cls, fields: dict[str, Any], path: tuple[str | int, ...] = ()) -> Any:
+        """Construct from values that are already checked (by python field name), with the
+        object's JSON path. Like `model_construct` but several times faster: checking a large
+        file builds thousands of these."""
+        defaults = _DEFAULTS.get(cls)
+        if defaults is None:
+            defaults = _defaults_of(cls)
+        obj = cls.__new__(cls)
+        values = {
+            name: (factory() if factory else value) for name, (value, factory) in defaults.items()
+        }
+        values.update(fields)
+        object.__setattr__(obj, "__dict__", values)
+        object.__setattr__(obj, "__pydantic_fields_set__", set(fields))
+        object.__setattr__(obj, "__pydantic_extra__", None)
+        object.__setattr__(obj, "__pydantic_private__", {"_path": path})
+        return obj
 
 
 # --- references --------------------------------------------------------------------------------
@@ -307,7 +327,7 @@ class Task(TaskFields):
         description="This task *is* the referenced task: `task`, `project.task` or "
         "`{name, project}`.",
     )
-    pipeline: list["Step"] | None = Field(
+    pipeline: list[Step] | None = Field(
         default=None,
         description="Steps run in order; a list inside the list runs its steps in parallel. "
         "A failed step stops the pipeline.",
@@ -498,4 +518,14 @@ def file_keys(cls: type[AmeModel]) -> list[str]:
 
 
 _ALIAS_TABLES: dict[type, dict[str, tuple[str, Any]]] = {}
+_DEFAULTS: dict[type, dict[str, tuple[Any, Any]]] = {}
 
+
+def _defaults_of(cls: type[AmeModel]) -> dict[str, tuple[Any, Any]]:
+    """Per field: (default, default_factory) for optional fields, in declaration order."""
+    table: dict[str, tuple[Any, Any]] = {}
+    for name, info in cls.model_fields.items():
+        if not info.is_required():
+            table[name] = (info.default, info.default_factory)
+    _DEFAULTS[cls] = table
+    return table

@@ -1,0 +1,180 @@
+"""From a task's executor to what runs: set-up steps, the command, extra environment.
+
+One builder for every backend: locally (`for_container=False`) it finds the interpreter for
+`pythonVersion` and a cached virtual environment for `!pip`; in a container
+(`for_container=True`, the Kubernetes backend) the image provides Python and set-up runs in it.
+A step or command that is a string runs through `/bin/sh -c`; a list runs as it is.
+"""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+Command = list[str] | str
+
+
+class ExecutorError(Exception):
+    """The executor cannot run here (missing tool or interpreter); one line for the user."""
+
+
+@dataclass
+class ExecutionPlan:
+    kind: str  # pip | poetry | pipenv | mlflow | custom
+    setup: list[Command] = field(default_factory=list)
+    command: Command = ""
+    env: dict[str, str] = field(default_factory=dict)
+    # Folders put in front of PATH (a virtual environment's bin/).
+    path_prepend: list[str] = field(default_factory=list)
+    python: str | None = None  # interpreter chosen for pythonVersion (local only)
+    env_dir: str | None = None  # the cached environment (local !pip)
+
+    def describe(self) -> str:
+        return _show(self.command)
+
+
+def _show(cmd: Command) -> str:
+    return cmd if isinstance(cmd, str) else shlex.join(cmd)
+
+
+def _task_of(task: Any) -> Any:
+    """Accept a ResolvedTask or a spec Task."""
+    return getattr(task, "task", task)
+
+
+def _need_tool(tool: str, kind: str, hint: str) -> str:
+    exe = shutil.which(tool)
+    if not exe:
+        raise ExecutorError(f"the !{kind} executor needs `{tool}` on PATH; {hint}")
+    return exe
+
+
+def _python_for(version: str | None) -> tuple[str | None, str | None]:
+    if not version:
+        return None, None
+    from ame_core.runtime.envs import InterpreterError, find_python
+
+    try:
+        return find_python(str(version))
+    except InterpreterError as exc:
+        raise ExecutorError(str(exc)) from None
+
+
+def _python_shim(python: str, version: str) -> str:
+    """A folder whose `python`/`python3` is the chosen interpreter (for !custom)."""
+    import os
+
+    from ame_core.runtime.envs import cache_dir
+
+    folder = cache_dir() / "pythons" / version / "bin"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("python", "python3"):
+        link = folder / name
+        if not (link.is_symlink() and os.readlink(link) == python):
+            tmp = folder / f".{name}.{os.getpid()}"
+            tmp.unlink(missing_ok=True)
+            tmp.symlink_to(python)
+            tmp.replace(link)
+    return str(folder)
+
+
+def build_plan(task: Any, project_dir: Path, *, for_container: bool = False) -> ExecutionPlan:
+    spec = _task_of(task)
+    executor = getattr(spec, "executor", None)
+    if executor is None:
+        raise ExecutorError("the task has no executor")
+    kind = executor.kind
+    variant = executor.variant
+    project_dir = Path(project_dir)
+    builder = {
+        "pip": _pip,
+        "poetry": _poetry,
+        "pipenv": _pipenv,
+        "mlflow": _mlflow,
+        "custom": _custom,
+    }[kind]
+    return builder(variant, project_dir, for_container)
+
+
+def _pip(v: Any, project_dir: Path, container: bool) -> ExecutionPlan:
+    if container:
+        setup: list[Command] = [
+            "if [ -f requirements.txt ]; then python -m pip install --no-cache-dir "
+            "--disable-pip-version-check -r requirements.txt; fi"
+        ]
+        return ExecutionPlan("pip", setup, v.command)
+    from ame_core.runtime.envs import env_dir_for, is_ready
+
+    python, version = _python_for(v.python_version or "%d.%d" % sys.version_info[:2])
+    assert python and version
+    requirements = project_dir / "requirements.txt"
+    env_dir = env_dir_for(requirements, version)
+    setup = []
+    if not is_ready(env_dir):
+        setup.append(
+            [sys.executable, "-m", "ame_core.runtime.envs", "--python", python,
+             "--requirements", str(requirements), "--dir", str(env_dir)]
+        )
+    return ExecutionPlan(
+        "pip",
+        setup,
+        v.command,
+        env={"VIRTUAL_ENV": str(env_dir)},
+        path_prepend=[str(env_dir / "bin")],
+        python=python,
+        env_dir=str(env_dir),
+    )
+
+
+def _poetry(v: Any, project_dir: Path, container: bool) -> ExecutionPlan:
+    if container:
+        return ExecutionPlan("poetry", ["poetry install --no-interaction"], f"poetry run {v.command}")
+    poetry = _need_tool("poetry", "poetry", "install it (pipx install poetry)")
+    python, _ = _python_for(v.python_version)
+    setup: list[Command] = []
+    if python:
+        setup.append([poetry, "env", "use", python])
+    setup.append([poetry, "install", "--no-interaction"])
+    return ExecutionPlan("poetry", setup, f"{shlex.quote(poetry)} run {v.command}", python=python)
+
+
+def _pipenv(v: Any, project_dir: Path, container: bool) -> ExecutionPlan:
+    if container:
+        return ExecutionPlan("pipenv", ["pipenv sync"], f"pipenv run {v.command}")
+    pipenv = _need_tool("pipenv", "pipenv", "install it (pipx install pipenv)")
+    python, _ = _python_for(v.python_version)
+    setup: list[Command] = []
+    if python:
+        setup.append([pipenv, "--python", python])
+    setup.append([pipenv, "sync"])
+    return ExecutionPlan("pipenv", setup, f"{shlex.quote(pipenv)} run {v.command}", python=python)
+
+
+def _mlflow(v: Any, project_dir: Path, container: bool) -> ExecutionPlan:
+    entry = v.command or "main"
+    args = f"run . --env-manager local -e {shlex.quote(entry)} --run-id \"$MLFLOW_RUN_ID\""
+    if container:
+        return ExecutionPlan("mlflow", [], f"mlflow {args}")
+    if not any((project_dir / n).is_file() for n in ("MLproject", "MLProject")):
+        raise ExecutorError(f"the !mlflow executor needs an MLproject file in {project_dir}")
+    python, version = _python_for(v.python_version)
+    mlflow = shutil.which("mlflow")
+    prefix = shlex.quote(mlflow) if mlflow else f"{shlex.quote(sys.executable)} -m mlflow"
+    plan = ExecutionPlan("mlflow", [], f"{prefix} {args}", python=python)
+    if python and version:
+        plan.path_prepend.append(_python_shim(python, version))
+    return plan
+
+
+def _custom(v: Any, project_dir: Path, container: bool) -> ExecutionPlan:
+    plan = ExecutionPlan("custom", [], v.command)
+    if not container and v.python_version:
+        python, version = _python_for(v.python_version)
+        assert python and version
+        plan.python = python
+        plan.path_prepend.append(_python_shim(python, version))
+    return plan

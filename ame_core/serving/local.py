@@ -1,0 +1,458 @@
+"""Serving model versions on this machine with `mlflow models serve`.
+
+Each deployed model has a front proxy on a stable 127.0.0.1 port (its URL) and one
+`mlflow models serve --env-manager local` process for the version being served, both detached
+(their own sessions), so they outlive the `ame` process that started them. The model's state lives
+in `<project>/.ame/serving/<model>.json`, written atomically, so any later `ame` process (CLI or
+TUI) sees what is served and whether it is still alive.
+
+A new version is started beside the old one, health-checked on `/ping`, then the state file is
+switched (the proxy follows it) and only then is the old server stopped: no gap.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from ame_core.runtime.backend import BackendError, Endpoint, EndpointStatus
+
+BACKEND = "local"
+HOST = "127.0.0.1"
+# Starting a server imports MLflow and downloads the model: seconds, or minutes on a busy machine.
+READY_TIMEOUT = 300.0
+STOP_TIMEOUT = 15.0
+SUPPORTED_SERVING = ("mlflow",)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+def http_get(url: str, timeout: float = 2.0) -> tuple[int | None, str]:
+    """(status, body) of a GET, or (None, why) when nothing answered."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status, response.read().decode(errors="replace")
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode(errors="replace")
+    except (OSError, urllib.error.URLError) as exc:
+        reason = getattr(exc, "reason", exc)
+        return None, str(reason)
+
+
+# --- processes --------------------------------------------------------------------------------
+
+
+def _start_ticks(pid: int) -> int | None:
+    """The process's start time in clock ticks (guards against a reused pid)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat[stat.rfind(")") + 2 :].split()
+    return int(fields[19])
+
+
+def _proc_state(pid: int) -> str | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat[stat.rfind(")") + 2 :].split()[0]
+
+
+def _reap(pid: int) -> None:
+    """Collect the exit status of a child of this process, so it does not linger as a zombie."""
+    with contextlib.suppress(ChildProcessError, OSError):
+        os.waitpid(pid, os.WNOHANG)
+
+
+def process_alive(info: dict[str, Any] | None) -> bool:
+    """Is the process recorded in `info` ({pid, start}) still running?"""
+    if not info or not info.get("pid"):
+        return False
+    pid = int(info["pid"])
+    _reap(pid)
+    if Path("/proc").is_dir():
+        state = _proc_state(pid)
+        if state is None or state in ("Z", "X"):
+            return False
+        start = info.get("start")
+        return start is None or _start_ticks(pid) == start
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _group_alive(pgid: int) -> bool:
+    """Does any live (non-zombie) process remain in process group `pgid`?"""
+    if not Path("/proc").is_dir():
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(")") + 2 :].split()
+        if int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
+            return True
+    return False
+
+
+def stop_process(info: dict[str, Any] | None, timeout: float = STOP_TIMEOUT) -> None:
+    """Stop a detached process and everything in its process group: TERM, then KILL."""
+    if not info or not info.get("pid"):
+        return
+    pid = int(info["pid"])
+    if not process_alive(info) and not _group_alive(pid):
+        return
+    for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, sig)
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            _reap(pid)
+            if not _group_alive(pid):
+                return
+            time.sleep(0.1)
+
+
+def _spawn(
+    argv: list[str], log_path: Path, env: dict[str, str], cwd: Path, pass_fds: tuple[int, ...] = ()
+) -> dict[str, Any]:
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=cwd,
+            env=env,
+            start_new_session=True,  # its own process group: stopped as one, outlives us
+            pass_fds=pass_fds,
+        )
+    return {"pid": process.pid, "start": _start_ticks(process.pid), "log": str(log_path)}
+
+
+def _log_tail(path: str | None, lines: int = 15) -> str:
+    if not path:
+        return ""
+    try:
+        text = Path(path).read_text(errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.strip().splitlines()[-lines:])
+
+
+# --- state ------------------------------------------------------------------------------------
+
+
+def _write_atomic(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True))
+    os.replace(tmp, path)
+
+
+class LocalServing:
+    """The models served from one project directory."""
+
+    def __init__(self, project_dir: Path | str) -> None:
+        self.project_dir = Path(project_dir).resolve()
+        self.dir = self.project_dir / ".ame" / "serving"
+
+    # --- paths and state --------------------------------------------------------------------
+
+    def state_path(self, model: str) -> Path:
+        return self.dir / f"{model}.json"
+
+    def read_state(self, model: str) -> dict[str, Any] | None:
+        try:
+            return json.loads(self.state_path(model).read_text())
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as exc:
+            raise BackendError(f"serving state of {model} is unreadable: {exc}") from exc
+
+    @contextlib.contextmanager
+    def _lock(self, model: str) -> Iterator[None]:
+        """One deploy/undeploy of a model at a time, across processes."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        with open(self.dir / f".{model}.lock", "w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _env(self, tracking_uri: str) -> dict[str, str]:
+        env = dict(os.environ)
+        # `mlflow models serve` execs `uvicorn`: this interpreter's bin/ must come first.
+        bin_dir = str(Path(sys.executable).parent)
+        env["PATH"] = os.pathsep.join([bin_dir, env.get("PATH", "")])
+        env["MLFLOW_TRACKING_URI"] = tracking_uri
+        env.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+        env.pop("MLFLOW_RUN_ID", None)
+        return env
+
+    # --- deploy -----------------------------------------------------------------------------
+
+    def deploy(
+        self,
+        model: str,
+        version: str,
+        tracking_uri: str,
+        deployment: Any = None,
+        timeout: float = READY_TIMEOUT,
+    ) -> Endpoint:
+        """Serve `models:/model/version`; a running version keeps serving until this one is up."""
+        serving = getattr(deployment, "serving", None) or "mlflow"
+        if serving not in SUPPORTED_SERVING:
+            raise BackendError(
+                f"serving {serving!r} is not supported yet (supported: {', '.join(SUPPORTED_SERVING)})"
+            )
+        workers = max(1, int(getattr(deployment, "replicas", 1) or 1))
+        version = str(version)
+        with self._lock(model):
+            state = self.read_state(model) or {}
+            current = state.get("server")
+            proxy = state.get("proxy")
+            if (
+                current
+                and current.get("version") == version
+                and process_alive(current)
+                and process_alive(proxy)
+                and http_get(f"{state['url']}/ping")[0] == 200
+            ):
+                return self._endpoint(model, state)
+
+            fresh_proxy = not process_alive(proxy)
+            if fresh_proxy:
+                stop_process(proxy)
+                proxy = self._start_proxy(model)
+                state = {"model": model, "url": proxy["url"], "proxy": proxy, "server": None}
+                if current and process_alive(current):
+                    state["server"] = current  # keep the old version reachable via the new URL
+                else:
+                    stop_process(current)
+                    current = None
+            state.update(
+                {
+                    "pending": {"version": version, "since": time.time()},
+                    "tracking_uri": tracking_uri,
+                }
+            )
+            _write_atomic(self.state_path(model), state)
+
+            try:
+                server = self._start_server(model, version, tracking_uri, workers, timeout)
+            except BaseException:
+                state.pop("pending", None)
+                if state.get("server") is None:
+                    self._remove(model, state)
+                else:
+                    _write_atomic(self.state_path(model), state)
+                raise
+
+            state.pop("pending", None)
+            state.update({"server": server, "version": version, "deployed_at": time.time()})
+            _write_atomic(self.state_path(model), state)
+            # The proxy reads the state file on every request: from here on, new requests go to
+            # the new server; the old one finishes what it has (SIGTERM is a graceful shutdown).
+            if current and current.get("pid") != server.get("pid"):
+                time.sleep(0.2)
+                stop_process(current)
+            status, body = http_get(f"{state['url']}/ping", timeout=10.0)
+            if status != 200:
+                raise BackendError(
+                    f"{model} v{version} is healthy on port {server['port']} but its URL "
+                    f"{state['url']} does not answer /ping ({status or body})"
+                )
+            return self._endpoint(model, state)
+
+    def _start_proxy(self, model: str) -> dict[str, Any]:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((HOST, 0))
+            sock.listen(128)
+            port = int(sock.getsockname()[1])
+            info = _spawn(
+                [
+                    sys.executable,
+                    "-m",
+                    "ame_core.serving.proxy",
+                    "--fd",
+                    str(sock.fileno()),
+                    "--state",
+                    str(self.state_path(model)),
+                ],
+                self.dir / "logs" / f"{model}-proxy.log",
+                dict(os.environ),
+                self.project_dir,
+                pass_fds=(sock.fileno(),),
+            )
+        finally:
+            sock.close()  # the proxy holds its own copy of the socket
+        info.update({"port": port, "url": f"http://{HOST}:{port}"})
+        return info
+
+    def _start_server(
+        self, model: str, version: str, tracking_uri: str, workers: int, timeout: float
+    ) -> dict[str, Any]:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        for attempt in range(3):
+            port = free_port()
+            log_path = self.dir / "logs" / f"{model}-v{version}-{stamp}-{attempt}.log"
+            argv = [
+                sys.executable,
+                "-m",
+                "mlflow",
+                "models",
+                "serve",
+                "-m",
+                f"models:/{model}/{version}",
+                "--env-manager",
+                "local",
+                "-h",
+                HOST,
+                "-p",
+                str(port),
+                "-w",
+                str(workers),
+            ]
+            info = _spawn(argv, log_path, self._env(tracking_uri), self.project_dir)
+            info.update({"port": port, "version": version, "started_at": time.time()})
+            try:
+                self._wait_ready(model, version, info, timeout)
+            except BackendError:
+                stop_process(info)
+                if "address already in use" in _log_tail(str(log_path), 40).lower():
+                    continue  # another process took the port between our probe and its bind
+                raise
+            except BaseException:
+                stop_process(info)
+                raise
+            return info
+        raise BackendError(f"could not find a free port to serve {model} v{version}")
+
+    def _wait_ready(self, model: str, version: str, info: dict[str, Any], timeout: float) -> None:
+        url = f"http://{HOST}:{info['port']}/ping"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if http_get(url, timeout=2.0)[0] == 200:
+                return
+            if not process_alive(info):
+                tail = _log_tail(info["log"])
+                raise BackendError(
+                    f"the model server for {model} v{version} exited before it was ready "
+                    f"(log: {info['log']})" + (f"\n{tail}" if tail else "")
+                )
+            time.sleep(0.25)
+        raise BackendError(
+            f"the model server for {model} v{version} did not answer /ping within "
+            f"{timeout:.0f} s (log: {info['log']})"
+        )
+
+    # --- undeploy, status --------------------------------------------------------------------
+
+    def undeploy(self, model: str) -> bool:
+        """Stop serving `model`; False when it was not served."""
+        with self._lock(model):
+            state = self.read_state(model)
+            if state is None:
+                return False
+            self._remove(model, state)
+            return True
+
+    def _remove(self, model: str, state: dict[str, Any]) -> None:
+        stop_process(state.get("server"))
+        stop_process(state.get("proxy"))
+        with contextlib.suppress(FileNotFoundError):
+            self.state_path(model).unlink()
+
+    def endpoint(self, model: str) -> Endpoint | None:
+        state = self.read_state(model)
+        return None if state is None else self._endpoint(model, state)
+
+    def list(self) -> list[Endpoint]:
+        if not self.dir.is_dir():
+            return []
+        found = []
+        for path in sorted(self.dir.glob("*.json")):
+            with contextlib.suppress(BackendError):
+                endpoint = self.endpoint(path.stem)
+                if endpoint is not None:
+                    found.append(endpoint)
+        return found
+
+    def _endpoint(self, model: str, state: dict[str, Any]) -> Endpoint:
+        server = state.get("server") or {}
+        proxy = state.get("proxy") or {}
+        pending = state.get("pending")
+        version = str(server.get("version") or (pending or {}).get("version") or "")
+        extra = {
+            "pid": server.get("pid"),
+            "port": server.get("port"),
+            "upstream": f"http://{HOST}:{server['port']}" if server.get("port") else None,
+            "log": server.get("log"),
+            "proxy_pid": proxy.get("pid"),
+            "deployed_at": state.get("deployed_at"),
+            "tracking_uri": state.get("tracking_uri"),
+            "pending_version": (pending or {}).get("version"),
+        }
+        url = state.get("url")
+        status, detail = EndpointStatus.READY, None
+        if not server:
+            status = EndpointStatus.STARTING
+            detail = f"starting v{version}"
+        elif not process_alive(server):
+            status = EndpointStatus.FAILED
+            detail = f"the model server (pid {server.get('pid')}) has exited; log: {server.get('log')}"
+        elif not process_alive(proxy):
+            status = EndpointStatus.FAILED
+            detail = f"the front proxy (pid {proxy.get('pid')}) of {url} has exited"
+        else:
+            code, body = http_get(f"{url}/ping", timeout=5.0)
+            if code != 200:
+                status = EndpointStatus.FAILED
+                detail = f"/ping answered {code}" if code else f"/ping: {body}"
+            elif pending:
+                detail = f"starting v{pending.get('version')} beside v{version}"
+        ready = 1 if status == EndpointStatus.READY else 0
+        return Endpoint(
+            model=model,
+            version=version,
+            backend=BACKEND,
+            status=status,
+            url=url,
+            replicas=1,
+            ready_replicas=ready,
+            detail=detail,
+            extra=extra,
+        )
