@@ -359,29 +359,6 @@ def _compose_from_events(text: str) -> Node | None:
     return root
 
 
-def _max_depth(root: Node) -> tuple[int, Node | None]:
-    """Nesting depth of the tree (aliases visited once), and the first node past MAX_DEPTH."""
-    seen: set[int] = set()
-    stack: list[tuple[Node, int]] = [(root, 1)]
-    deepest = 0
-    while stack:
-        node, depth = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        if depth > deepest:
-            deepest = depth
-            if depth > MAX_DEPTH:
-                return depth, node
-        if isinstance(node, yaml.SequenceNode):
-            stack.extend((child, depth + 1) for child in node.value)
-        elif isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                stack.append((key, depth + 1))
-                stack.append((value, depth + 1))
-    return deepest, None
-
-
 def _needs_safe_path(text: str) -> bool:
     flow_openers = text.count("[") + text.count("{")
     if flow_openers > _FAST_PATH_MAX_FLOW_OPENERS:
@@ -395,13 +372,12 @@ def parse_yaml(text: str) -> YamlDocument:
         text = text[1:]
     doc = YamlDocument(text=text, root=None)
     try:
-        if _needs_safe_path(text):
-            root = _compose_from_events(text)
-        else:
-            root = _compose_fast(text)
-            if root is not None and _max_depth(root)[1] is not None:
-                raise _DepthExceeded(_max_depth(root)[1].start_mark)
+        root = _compose_from_events(text) if _needs_safe_path(text) else _compose_fast(text)
+        doc.root = root
+        if root is not None:
+            doc.view = _ViewBuilder(doc).build(root)
     except _DepthExceeded as exc:
+        doc.root = doc.view = None
         line, col = exc.mark.line, exc.mark.column
         doc.diagnostics.append(
             Diagnostic(
@@ -425,11 +401,6 @@ def parse_yaml(text: str) -> YamlDocument:
             Diagnostic("AME001", Severity.ERROR, f"YAML syntax error: {exc}", Range(0, 0, 0, 1))
         )
         return doc
-    doc.root = root
-    if root is None:
-        return doc
-    builder = _ViewBuilder(doc)
-    doc.view = builder.build(root)
     return doc
 
 
@@ -465,6 +436,7 @@ class _ViewBuilder:
         self.doc = doc
         self.memo: dict[int, Any] = {}
         self.sizes: dict[int, int] = {}
+        self.heights: dict[int, int] = {}
         self.in_progress: set[int] = set()
 
     def build(self, root: Node) -> Any:
@@ -496,29 +468,39 @@ class _ViewBuilder:
         del size
         return self._view(root)
 
-    def _size(self, node: Node) -> int:
+    def _size(self, node: Node, depth: int = 1) -> int:
+        """Expanded size of a node; also stops nesting deeper than MAX_DEPTH (aliases count
+        at the depth they are used, through the memoised height of their subtree)."""
+        if isinstance(node, yaml.ScalarNode):
+            return 1
         key = id(node)
         known = self.sizes.get(key)
         if known is not None:
+            if depth + self.heights[key] > MAX_DEPTH:
+                raise _DepthExceeded(node.start_mark)
             return known
         if key in self.in_progress:
             raise _RecursiveAlias(node)
-        if isinstance(node, yaml.ScalarNode):
-            return 1
+        if depth > MAX_DEPTH:
+            raise _DepthExceeded(node.start_mark)
         self.in_progress.add(key)
         total = 1
-        if isinstance(node, yaml.SequenceNode):
-            for child in node.value:
-                total += self._size(child)
-                if total > MAX_EXPANDED_NODES:
-                    raise _TooLarge(node)
-        else:
-            for k, v in node.value:
-                total += self._size(k) + self._size(v)
-                if total > MAX_EXPANDED_NODES:
-                    raise _TooLarge(node)
+        height = 0
+        children = (
+            node.value
+            if isinstance(node, yaml.SequenceNode)
+            else [child for pair in node.value for child in pair]
+        )
+        for child in children:
+            total += self._size(child, depth + 1)
+            if total > MAX_EXPANDED_NODES:
+                raise _TooLarge(node)
+            child_height = self.heights.get(id(child), 0)
+            if child_height > height:
+                height = child_height
         self.in_progress.discard(key)
         self.sizes[key] = total
+        self.heights[key] = height + 1
         return total
 
     def _view(self, node: Node) -> Any:

@@ -8,6 +8,7 @@ Every object built carries its JSON path (`source_path`) for the checks that com
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import types
 import typing
@@ -59,6 +60,40 @@ def resolve_annotation(annotation: Any) -> Any:
     except TypeError:
         pass
     return annotation
+
+
+_SHAPES: dict[Any, tuple[Any, Any]] = {}
+_ARMS: dict[Any, tuple[list[Any], bool]] = {}
+
+
+def _shape(annotation: Any) -> tuple[Any, Any]:
+    """(resolved annotation, its origin with both union spellings as typing.Union), cached:
+    the walk asks this for every value of a large file."""
+    try:
+        return _SHAPES[annotation]
+    except (KeyError, TypeError):
+        pass
+    resolved = resolve_annotation(annotation)
+    origin = typing.get_origin(resolved)
+    if origin is types.UnionType:
+        origin = typing.Union
+    shape = (resolved, origin)
+    with contextlib.suppress(TypeError):
+        _SHAPES[annotation] = shape
+    return shape
+
+
+def _union_arms(annotation: Any) -> tuple[list[Any], bool]:
+    try:
+        return _ARMS[annotation]
+    except (KeyError, TypeError):
+        pass
+    args = typing.get_args(annotation)
+    arms = [a for a in args if a is not type(None)]
+    result = (arms, len(arms) < len(args))
+    with contextlib.suppress(TypeError):
+        _ARMS[annotation] = result
+    return result
 
 
 def _json_kind(value: Any) -> str:
@@ -165,11 +200,10 @@ class SchemaChecker:
         return result if isinstance(result, Project) else None
 
     def check_value(self, annotation: Any, value: Any, path: Path, field_name: str = "") -> Any:
-        annotation = resolve_annotation(annotation)
+        annotation, origin = _shape(annotation)
         if annotation is Any:
             return value
-        origin = typing.get_origin(annotation)
-        if origin in (typing.Union, types.UnionType):
+        if origin is typing.Union:
             return self._check_union(annotation, value, path, field_name)
         if origin is typing.Annotated:
             return self.check_value(typing.get_args(annotation)[0], value, path, field_name)
@@ -221,8 +255,8 @@ class SchemaChecker:
         return self._check_scalar(annotation, value, path, field_name)
 
     def _check_union(self, annotation: Any, value: Any, path: Path, field_name: str) -> Any:
-        arms = [a for a in typing.get_args(annotation) if a is not type(None)]
-        if value is None and len(arms) < len(typing.get_args(annotation)):
+        arms, optional = _union_arms(annotation)
+        if value is None and optional:
             return None
         for arm in arms:
             if self._arm_accepts(arm, value):
@@ -233,9 +267,8 @@ class SchemaChecker:
 
     @staticmethod
     def _arm_accepts(arm: Any, value: Any) -> bool:
-        arm = resolve_annotation(arm)
-        origin = typing.get_origin(arm)
-        if origin in (typing.Union, types.UnionType):
+        arm, origin = _shape(arm)
+        if origin is typing.Union:
             return any(SchemaChecker._arm_accepts(a, value) for a in typing.get_args(arm))
         if origin is list:
             return isinstance(value, list)
@@ -358,11 +391,11 @@ class SchemaChecker:
         for key, target in deferred_aliases:
             self._alias_key(cls, key, target, value, path, fields, provided)
 
-        for name, info in cls.model_fields.items():
-            if info.is_required() and name not in provided:
-                self._missing_field(cls, info.alias or name, path)
+        for name, key in _required_fields(cls):
+            if name not in provided:
+                self._missing_field(cls, key, path)
                 return _INVALID
-            if info.is_required() and name not in fields:
+            if name not in fields:
                 return _INVALID  # provided but invalid: already reported
 
         if tagged_union:
@@ -391,6 +424,8 @@ class SchemaChecker:
         return None
 
     def _check_constraints(self, info: FieldInfo, value: Any, path: Path) -> Any:
+        if not info.metadata:
+            return value
         minimum = self._check_constraints_meta(info)
         if minimum is not None and isinstance(value, int | float) and value < minimum:
             self.report(
@@ -618,6 +653,21 @@ class SchemaChecker:
                     ),
                 )
         return ()
+
+
+_REQUIRED: dict[type, list[tuple[str, str]]] = {}
+
+
+def _required_fields(cls: type[AmeModel]) -> list[tuple[str, str]]:
+    required = _REQUIRED.get(cls)
+    if required is None:
+        required = [
+            (name, info.alias or name)
+            for name, info in cls.model_fields.items()
+            if info.is_required()
+        ]
+        _REQUIRED[cls] = required
+    return required
 
 
 # Shapes the older implementation used for a whole field, with their migration hint.
