@@ -43,6 +43,9 @@ class SemanticChecker:
         self.error_paths = error_paths
         self.diagnostics: list[Diagnostic] = []
         self._reported: set[tuple[str, Path]] = set()
+        # template chain of each task (None: broken), filled by check_references
+        self._chains: dict[int, Any] = {}
+        self._pipelines_checked: set[str] = set()
 
     def report(
         self,
@@ -164,8 +167,9 @@ class SemanticChecker:
     def _check_task_refs(self, task: Task) -> None:
         if task.from_template is not None:
             try:
-                self.resolver.template_chain(task, self.index)
+                self._chains[id(task)] = self.resolver.template_chain(task, self.index)
             except ResolveError as exc:
+                self._chains[id(task)] = None
                 self._problem(exc.problem)
         if task.task_ref is not None:
             ref = parse_ref(task.task_ref)
@@ -204,14 +208,19 @@ class SemanticChecker:
                     )
             if path in self.error_paths:
                 continue
-            try:
-                resolved = self.resolver.resolve_task(task, self.index)
-            except ResolveError as exc:
-                if exc.problem.code == "AME207":
-                    self._problem(exc.problem)
-                continue  # unknown names are reported by check_references
-            merged = resolved.task
-            if merged.executor is None and not merged.pipeline and task.task_ref is None:
+            if task.task_ref is not None:
+                self._check_ref_chain(task)
+                continue
+            if task.pipeline:
+                self._check_pipeline_cycles(task, self.index, ())
+                continue
+            chain = self._chains.get(id(task), [])
+            if chain is None:
+                continue  # its template reference is broken: reported by check_references
+            has_executor = task.executor is not None or any(
+                template.executor is not None for template, _ in chain
+            )
+            if not has_executor:
                 rng = self.doc.range_of((*path, "name"), key=True)
                 if self.doc.node_at((*path, "name")) is None:
                     rng = self.doc.range_of(path)
@@ -225,6 +234,75 @@ class SemanticChecker:
                     path,
                     rng=rng,
                 )
+
+    def _check_ref_chain(self, task: Task) -> None:
+        """A `taskRef` chain must end at a real task, never come back to where it started."""
+        seen: list[str] = []
+        current, owner = task, self.index
+        while current.task_ref is not None:
+            ref = parse_ref(current.task_ref)
+            at = ref_value_path(current.source_path, "taskRef", current.task_ref)
+            try:
+                assert ref is not None
+                target, owner = self.resolver.find_task(ref, owner, at)
+            except ResolveError:
+                return  # unknown names are reported by check_references
+            key = f"{owner.name}.{target.name}"
+            if key in seen or target is task:
+                self._problem(
+                    ResolveProblem(
+                        "AME207",
+                        "task reference cycle: " + " → ".join([*seen, key]),
+                        (*task.source_path, "taskRef") if owner is self.index else at,
+                        self.index,
+                    )
+                )
+                return
+            seen.append(key)
+            current = target
+
+    def _check_pipeline_cycles(
+        self, task: Task, owner: ProjectIndex, stack: tuple[str, ...]
+    ) -> None:
+        """A pipeline must not contain itself, directly or through the tasks its steps name."""
+        key = f"{owner.name}.{task.name or id(task)}"
+        if key in self._pipelines_checked:
+            return
+        stack = (*stack, key)
+
+        def visit(step: Any) -> None:
+            if isinstance(step, list):
+                for inner in step:
+                    visit(inner)
+                return
+            target, target_owner = step, owner
+            while target.task_ref is not None:
+                ref = parse_ref(target.task_ref)
+                try:
+                    assert ref is not None
+                    target, target_owner = self.resolver.find_task(ref, target_owner, ())
+                except ResolveError:
+                    return
+                target_key = f"{target_owner.name}.{target.name}"
+                if target_key in stack:
+                    at = ref_value_path(step.source_path, "taskRef", step.task_ref)
+                    self._problem(
+                        ResolveProblem(
+                            "AME207",
+                            "pipeline cycle: " + " → ".join([*stack, target_key]),
+                            at,
+                            self.index,
+                        )
+                    )
+                    return
+                if target.task_ref is None:
+                    break
+            if target.pipeline:
+                self._check_pipeline_cycles(target, target_owner, stack)
+
+        for step in task.pipeline or []:
+            visit(step)
+        self._pipelines_checked.add(key)
 
     # --- quantities -------------------------------------------------------------------------
 

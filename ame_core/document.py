@@ -11,6 +11,7 @@ of the document through aliases is counted before anything expands it (an "alias
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -429,6 +430,11 @@ def _scalar_value(node: yaml.ScalarNode) -> Any:
     return node.value
 
 
+# An anchor definition (`&name` after a space, a flow indicator or a line start). Without one
+# there can be no alias; a false match only costs the alias-size pass.
+_ANCHOR = re.compile(r"(?:^|[\s\[{,])&[^\s,\[\]{}]", re.MULTILINE)
+
+
 class _ViewBuilder:
     """Builds the JSON view, once per node, counting the expanded size to stop alias bombs."""
 
@@ -440,8 +446,12 @@ class _ViewBuilder:
         self.in_progress: set[int] = set()
 
     def build(self, root: Node) -> Any:
+        if _ANCHOR.search(self.doc.text) is None:
+            # No alias anywhere: every node is reached once, so the view cannot outgrow the
+            # text; only the nesting depth needs watching, which `_view` does.
+            return self._view(root, 1)
         try:
-            size = self._size(root)
+            self._size(root)
         except _RecursiveAlias as exc:
             rng = node_range(exc.node)
             self.doc.diagnostics.append(
@@ -465,8 +475,7 @@ class _ViewBuilder:
                 )
             )
             return None
-        del size
-        return self._view(root)
+        return self._view(root, 1)
 
     def _size(self, node: Node, depth: int = 1) -> int:
         """Expanded size of a node; also stops nesting deeper than MAX_DEPTH (aliases count
@@ -503,16 +512,23 @@ class _ViewBuilder:
         self.heights[key] = height + 1
         return total
 
-    def _view(self, node: Node) -> Any:
+    def _view(self, node: Node, depth: int) -> Any:
         key = id(node)
-        if key in self.memo:
-            return self.memo[key]
-        if isinstance(node, yaml.ScalarNode):
+        memo = self.memo
+        if key in memo:
+            return memo[key]
+        cls = node.__class__
+        if cls is yaml.ScalarNode:
+            if node.tag == STR_TAG:  # most scalars: no conversion, no tag
+                memo[key] = node.value
+                return node.value
             value = _scalar_value(node)
-        elif isinstance(node, yaml.SequenceNode):
-            value = [self._view(child) for child in node.value]
+        elif depth > MAX_DEPTH:
+            raise _DepthExceeded(node.start_mark)
+        elif cls is yaml.SequenceNode:
+            value = [self._view(child, depth + 1) for child in node.value]
         else:
-            value = self._mapping(node)
+            value = self._mapping(node, depth)
         tag = node.tag
         if tag[0] == "!":
             if isinstance(node, yaml.ScalarNode) and node.value == "":
@@ -522,13 +538,17 @@ class _ViewBuilder:
         self.memo[key] = value
         return value
 
-    def _mapping(self, node: yaml.MappingNode) -> dict[str, Any]:
+    def _mapping(self, node: yaml.MappingNode, depth: int) -> dict[str, Any]:
         result: dict[str, Any] = {}
-        seen: dict[str, Node] = {}
         merged: list[dict[str, Any]] = []
+        view = self._view
         for k, v in node.value:
+            # The common case first: a plain string key seen for the first time.
+            if k.tag == STR_TAG and k.__class__ is yaml.ScalarNode and k.value not in result:
+                result[k.value] = view(v, depth + 1)
+                continue
             if k.tag == MERGE_TAG:
-                merged.extend(self._merge_sources(v))
+                merged.extend(self._merge_sources(v, depth))
                 continue
             if not isinstance(k, yaml.ScalarNode):
                 self.doc.diagnostics.append(
@@ -541,8 +561,8 @@ class _ViewBuilder:
                 )
                 continue
             name = k.value
-            if name in seen:
-                first = seen[name].start_mark
+            if name in result:
+                first = next(key for key, _ in node.value if key.value == name).start_mark
                 self.doc.diagnostics.append(
                     Diagnostic(
                         "AME003",
@@ -553,19 +573,18 @@ class _ViewBuilder:
                     )
                 )
                 continue
-            seen[name] = k
-            result[name] = self._view(v)
+            result[name] = view(v, depth + 1)
         for source in merged:
             for name, value in source.items():
                 if name not in result:
                     result[name] = value
         return result
 
-    def _merge_sources(self, value: Node) -> list[dict[str, Any]]:
+    def _merge_sources(self, value: Node, depth: int) -> list[dict[str, Any]]:
         sources = value.value if isinstance(value, yaml.SequenceNode) else [value]
         out: list[dict[str, Any]] = []
         for source in sources:
-            view = self._view(source)
+            view = self._view(source, depth + 1)
             if isinstance(source, yaml.MappingNode) and isinstance(view, dict):
                 out.append(view)
             else:

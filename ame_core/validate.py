@@ -200,6 +200,11 @@ class SchemaChecker:
         return result if isinstance(result, Project) else None
 
     def check_value(self, annotation: Any, value: Any, path: Path, field_name: str = "") -> Any:
+        return _plan(annotation)(self, value, path, field_name)
+
+    def _check_value_generic(
+        self, annotation: Any, value: Any, path: Path, field_name: str = ""
+    ) -> Any:
         annotation, origin = _shape(annotation)
         if annotation is Any:
             return value
@@ -365,14 +370,15 @@ class SchemaChecker:
         fields: dict[str, Any] = {}
         provided: set[str] = set()
         deferred_aliases: list[tuple[str, str]] = []
+        table = _field_table(cls)
         for key, item in value.items():
             key_path = (*path, key)
-            found = field_by_alias(cls, key)
-            if found is not None:
-                name, info = found
+            entry = table.get(key)
+            if entry is not None:
+                name, info, plan = entry
                 provided.add(name)
-                checked = self.check_value(info.annotation, item, key_path, name)
-                if checked is not _INVALID:
+                checked = plan(self, item, key_path, name)
+                if checked is not _INVALID and info.metadata:
                     checked = self._check_constraints(info, checked, key_path)
                 if checked is not _INVALID:
                     fields[name] = checked
@@ -653,6 +659,133 @@ class SchemaChecker:
                     ),
                 )
         return ()
+
+
+# --- compiled checks: one function per annotation, built once --------------------------------
+
+Plan = Any  # Callable[[SchemaChecker, Any, Path, str], Any]
+_PLANS: dict[Any, Plan] = {}
+_FIELD_TABLES: dict[type, dict[str, tuple[str, FieldInfo, Plan]]] = {}
+# One value of each class the JSON view holds, to ask which union arm takes that class.
+_SAMPLES: dict[type, Any] = {
+    str: "",
+    bool: False,
+    YamlInt: YamlInt(0, "0"),
+    YamlFloat: YamlFloat(0.0, "0.0"),
+    int: 0,
+    float: 0.0,
+    list: [],
+    dict: {},
+}
+
+
+def _field_table(cls: type[AmeModel]) -> dict[str, tuple[str, FieldInfo, Plan]]:
+    table = _FIELD_TABLES.get(cls)
+    if table is None:
+        table = {
+            (info.alias or name): (name, info, _plan(info.annotation))
+            for name, info in cls.model_fields.items()
+        }
+        _FIELD_TABLES[cls] = table
+    return table
+
+
+def _plan(annotation: Any) -> Plan:
+    """The check of one annotation as a function; structure decided now, not per value."""
+    try:
+        return _PLANS[annotation]
+    except (KeyError, TypeError):
+        pass
+    resolved, origin = _shape(annotation)
+    built: list[Plan] = []
+
+    def forward(c: SchemaChecker, v: Any, p: Path, f: str) -> Any:
+        return built[0](c, v, p, f)
+
+    try:
+        _PLANS[annotation] = forward  # recursive types (pipeline steps) find it while building
+    except TypeError:
+        return lambda c, v, p, f: c._check_value_generic(annotation, v, p, f)
+    plan = _build_plan(resolved, origin)
+    built.append(plan)
+    _PLANS[annotation] = plan
+    return plan
+
+
+def _build_plan(resolved: Any, origin: Any) -> Plan:
+    if resolved is Any:
+        return lambda c, v, p, f: v
+    if origin is typing.Union:
+        arms, optional = _union_arms(resolved)
+        by_class: dict[type, Plan] = {}
+        for cls, sample in _SAMPLES.items():
+            arm = next((a for a in arms if SchemaChecker._arm_accepts(a, sample)), None)
+            if arm is None and cls in (YamlInt, YamlFloat) and str in arms:
+                arm = str  # a string field keeps the number's source text
+            if arm is not None:
+                by_class[cls] = _plan(arm)
+
+        def union(c: SchemaChecker, v: Any, p: Path, f: str) -> Any:
+            if v is None and optional:
+                return None
+            sub = by_class.get(v.__class__)
+            if sub is None:
+                return c._wrong_type(resolved, v, p)
+            return sub(c, v, p, f)
+
+        return union
+    if origin is list:
+        (item_type,) = typing.get_args(resolved)
+        item_plan = _plan(item_type)
+
+        def items(c: SchemaChecker, v: Any, p: Path, f: str) -> Any:
+            if v is None:
+                return None
+            if v.__class__ is not list:
+                return c._wrong_type(resolved, v, p)
+            out = []
+            for index, item in enumerate(v):
+                checked = item_plan(c, item, (*p, index), f)
+                if checked is not _INVALID:
+                    out.append(checked)
+            return out
+
+        return items
+    if origin is dict:
+        value_plan = _plan(typing.get_args(resolved)[1])
+
+        def mapping(c: SchemaChecker, v: Any, p: Path, f: str) -> Any:
+            if v is None:
+                return None
+            if v.__class__ is not dict:
+                return c._wrong_type(resolved, v, p)
+            out = {}
+            for key, item in v.items():
+                checked = value_plan(c, item, (*p, key), f)
+                if checked is not _INVALID:
+                    out[key] = checked
+            return out
+
+        return mapping
+    if isinstance(resolved, type) and issubclass(resolved, AmeModel):
+
+        def model(c: SchemaChecker, v: Any, p: Path, f: str) -> Any:
+            if v is None:
+                return None
+            if v.__class__ is not dict:
+                return c._wrong_type(resolved, v, p)
+            return c.check_model(resolved, v, p)
+
+        return model
+    if resolved is str:
+
+        def string(c: SchemaChecker, v: Any, p: Path, f: str) -> Any:
+            if v.__class__ is str:
+                return v
+            return c._check_scalar(str, v, p, f)
+
+        return string
+    return lambda c, v, p, f: c._check_value_generic(resolved, v, p, f)
 
 
 _REQUIRED: dict[type, list[tuple[str, str]]] = {}
