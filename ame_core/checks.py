@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 
 from ame_core.cron import CronError, parse_cron
-from ame_core.diagnostics import Diagnostic, Fix, Range, Severity, TextEdit
+from ame_core.diagnostics import MAX_DIAGNOSTICS, Diagnostic, Fix, Range, Severity, TextEdit
 from ame_core.document import Path, YamlDocument, node_range
 from ame_core.quantity import QuantityError, check_resource, parse_quantity
 from ame_core.resolve import (
@@ -35,7 +35,9 @@ class SemanticChecker:
         index: ProjectIndex,
         resolver: Resolver,
         error_paths: set[Path],
+        already: int = 0,
     ) -> None:
+        self.already = already  # diagnostics reported before these checks (for the cap)
         self.doc = doc
         self.project = project
         self.index = index
@@ -56,12 +58,16 @@ class SemanticChecker:
         fixes: tuple[Fix, ...] = (),
         rng: Range | None = None,
     ) -> None:
-        if (code, path) in self._reported:
+        if (code, path) in self._reported or self.full:
             return
         self._reported.add((code, path))
         self.diagnostics.append(
             Diagnostic(code, severity, message, rng or self._value_range(path), fixes)
         )
+
+    @property
+    def full(self) -> bool:
+        return self.already + len(self.diagnostics) >= MAX_DIAGNOSTICS
 
     def _value_range(self, path: Path) -> Range:
         node = self.doc.node_at(path)
@@ -322,7 +328,11 @@ class SemanticChecker:
 
     def check_resources(self) -> None:
         for base, resources in self._resource_maps():
+            if self.full:
+                return
             for name, value in resources.items():
+                if self.full:
+                    return
                 path = (*base, name)
                 try:
                     check_resource(name, value)

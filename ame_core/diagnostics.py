@@ -47,6 +47,9 @@ class Range:
 
 ZERO_RANGE = Range(0, 0, 0, 0)
 
+# A file with a million broken keys gets the first thousand problems, fast, not all of them slowly.
+MAX_DIAGNOSTICS = 1000
+
 
 @dataclass(frozen=True, slots=True)
 class TextEdit:
@@ -87,6 +90,7 @@ CODES: dict[str, str] = {
     "AME006": "mapping key is not a string",
     "AME007": "file is empty or not a mapping",
     "AME008": "merge key (<<) value is not a mapping",
+    "AME009": "too many problems: the rest are not shown",
     "AME101": "wrong type",
     "AME102": "missing required field",
     "AME103": "unknown key",

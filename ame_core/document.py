@@ -223,6 +223,19 @@ def _key_text(key: Node) -> str:
 
 def find_entry(mapping: yaml.MappingNode, name: str) -> tuple[Node, Node] | None:
     """The (key, value) pair for `name`, explicit keys first, then merged-in keys in order."""
+    if len(mapping.value) > 16:
+        # Large mappings get an index (kept on the node) so that locating many keys in one
+        # mapping is not quadratic.
+        index = getattr(mapping, "_ame_index", None)
+        if index is None:
+            index = {}
+            for key, value in mapping.value:
+                if key.tag != MERGE_TAG and isinstance(key, yaml.ScalarNode):
+                    index.setdefault(key.value, (key, value))
+            mapping._ame_index = index
+        found = index.get(name)
+        if found is not None:
+            return found
     merges: list[Node] = []
     for key, value in mapping.value:
         if key.tag == MERGE_TAG:

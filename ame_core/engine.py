@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 
 from ame_core.checks import SemanticChecker
-from ame_core.diagnostics import Diagnostic, Fix, Range, Severity, TextEdit
+from ame_core.diagnostics import MAX_DIAGNOSTICS, Diagnostic, Fix, Range, Severity, TextEdit
 from ame_core.document import YamlDocument, parse_yaml
 from ame_core.resolve import ProjectIndex, Resolver, Workspace
 from ame_core.spec.models import Project
@@ -60,8 +60,19 @@ def _analyze(text: str, path: str | None, workspace: Workspace | None) -> Analys
     if project is not None:
         index = ProjectIndex.build(project, path)
         resolver = Resolver(index, workspace)
-        diagnostics += SemanticChecker(doc, project, index, resolver, error_paths).run()
+        checker = SemanticChecker(doc, project, index, resolver, error_paths, len(diagnostics))
+        diagnostics += checker.run()
     diagnostics.sort(key=Diagnostic.sort_key)
+    if len(diagnostics) >= MAX_DIAGNOSTICS:
+        diagnostics = diagnostics[:MAX_DIAGNOSTICS]
+        diagnostics.append(
+            Diagnostic(
+                "AME009",
+                Severity.INFORMATION,
+                f"more than {MAX_DIAGNOSTICS} problems: only the first {MAX_DIAGNOSTICS} are shown",
+                Range(0, 0, 0, 0),
+            )
+        )
     return Analysis(text, path, doc, project, index, resolver, diagnostics)
 
 

@@ -17,7 +17,7 @@ from typing import Any, Literal
 import yaml
 from pydantic.fields import FieldInfo
 
-from ame_core.diagnostics import Diagnostic, Fix, Range, Severity, TextEdit
+from ame_core.diagnostics import MAX_DIAGNOSTICS, Diagnostic, Fix, Range, Severity, TextEdit
 from ame_core.document import (
     Path,
     YamlDocument,
@@ -146,6 +146,14 @@ class SchemaChecker:
 
     # --- reporting -------------------------------------------------------------------------
 
+    @property
+    def full(self) -> bool:
+        return len(self.diagnostics) >= MAX_DIAGNOSTICS
+
+    def _mark_error(self, path: Path) -> None:
+        for depth in range(len(path) + 1):
+            self.error_paths.add(path[:depth])
+
     def report(
         self,
         code: str,
@@ -156,7 +164,8 @@ class SchemaChecker:
         fixes: tuple[Fix, ...] = (),
         tags: tuple[str, ...] = (),
     ) -> None:
-        self.diagnostics.append(Diagnostic(code, severity, message, rng, fixes, tags))
+        if not self.full:
+            self.diagnostics.append(Diagnostic(code, severity, message, rng, fixes, tags))
         if severity == Severity.ERROR:
             for depth in range(len(path) + 1):
                 self.error_paths.add(path[:depth])
@@ -328,6 +337,9 @@ class SchemaChecker:
         )
 
     def _wrong_type(self, annotation: Any, value: Any, path: Path) -> Any:
+        if self.full:
+            self._mark_error(path)
+            return _INVALID
         parent = self.doc.node_at(path[:-1]) if path else None
         legacy_shape = _LEGACY_SHAPES.get((path[-1], type(value))) if path else None
         if legacy_shape is not None and isinstance(parent, yaml.MappingNode):
@@ -467,6 +479,9 @@ class SchemaChecker:
     def _unknown_key(
         self, cls: type[AmeModel], key: str, item: Any, path: Path, tagged_union: bool
     ) -> None:
+        if self.full:
+            self._mark_error(path)
+            return
         candidates = file_keys(cls) + list(cls.AME_ALIASES)
         close = difflib.get_close_matches(key, candidates, n=1, cutoff=0.6)
         from_tag = tagged_union and self._key_is_tag(path)

@@ -11,14 +11,15 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ame_core.resolve import ResolvedTask
+if TYPE_CHECKING:  # only for annotations: run supervisors import this without pydantic
+    from ame_core.resolve import ResolvedTask
 
 
-class RunStatus(str, Enum):
+class RunStatus(StrEnum):
     QUEUED = "queued"
     RUNNING = "running"
     SUCCEEDED = "succeeded"
@@ -103,7 +104,7 @@ class LogChunk:
     offset: int  # offset after this chunk: pass it back to continue
 
 
-class EndpointStatus(str, Enum):
+class EndpointStatus(StrEnum):
     STARTING = "starting"
     READY = "ready"
     FAILED = "failed"

@@ -148,3 +148,12 @@ def test_a_million_keys_do_not_hang():
 def test_non_string_keys_are_errors():
     analysis = analyze("project: p\n? [a, b]\n: c\n")
     assert "AME006" in [d.code for d in analysis.diagnostics]
+
+
+def test_a_flood_of_problems_is_capped_and_fast():
+    text = "project: p\ntasks:\n  - name: t\n    resources:\n" + "".join(
+        f"      k{i}: {i}\n" for i in range(20_000)
+    )
+    analysis = analyze(text)
+    assert len(analysis.diagnostics) == 1001
+    assert analysis.diagnostics[-1].code == "AME009"
