@@ -163,6 +163,39 @@ class YamlDocument:
                 return node_range(node)
         return Range(0, 0, 0, 0)
 
+    def source_map(self) -> dict[Path, Range]:
+        """Every JSON path of the view with the range of its value (a tagged node's tag step
+        maps to the same range). Built on demand: the checks locate paths lazily instead."""
+        result: dict[Path, Range] = {}
+        if self.root is None or self.view is None:
+            return result
+        stack: list[tuple[Path, Node]] = [((), self.root)]
+        while stack:
+            path, node = stack.pop()
+            result[path] = node_range(node)
+            tag = _tag_step(node)
+            if tag is not None:
+                path = (*path, tag)
+                result[path] = node_range(node)
+            if isinstance(node, yaml.SequenceNode):
+                stack.extend(((*path, i), child) for i, child in enumerate(node.value))
+            elif isinstance(node, yaml.MappingNode):
+                view = self._view_at(path)
+                for key in view if isinstance(view, dict) else ():
+                    entry = find_entry(node, key)
+                    if entry is not None and (*path, key) not in result:
+                        stack.append(((*path, key), entry[1]))
+        return result
+
+    def _view_at(self, path: Path) -> Any:
+        value = self.view
+        for step in path:
+            try:
+                value = value[step]
+            except (KeyError, IndexError, TypeError):
+                return None
+        return value
+
     def tag_range_of(self, node: Node) -> Range | None:
         return tag_range(self.lines, node)
 

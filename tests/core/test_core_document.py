@@ -157,3 +157,15 @@ def test_a_flood_of_problems_is_capped_and_fast():
     analysis = analyze(text)
     assert len(analysis.diagnostics) == 1001
     assert analysis.diagnostics[-1].code == "AME009"
+
+
+def test_source_map_covers_every_path_of_the_view():
+    doc = parse_yaml(
+        "project: p\nx-a: &r {cpu: 1}\ntasks:\n  - name: t\n    executor: !pip {command: x}\n"
+        "    resources:\n      <<: *r\n      memory: 1Gi\n"
+    )
+    smap = doc.source_map()
+    assert smap[("tasks", 0, "name")].as_tuple() == (3, 10, 3, 11)
+    assert smap[("tasks", 0, "executor", "pip", "command")].start_line == 4
+    assert smap[("tasks", 0, "resources", "cpu")].start_line == 1  # merged: where it is written
+    assert smap[("tasks", 0, "resources", "memory")].start_line == 7
