@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import codes, only, text_at
+from core_support import codes, only, text_at
 
 from ame_core.diagnostics import Severity, apply_edits
 

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO
+from core_support import REPO
 
 GOOD = 'project: p\ntasks:\n  - name: t\n    executor: !pip {pythonVersion: "3.11", command: x}\n'
 BAD = (

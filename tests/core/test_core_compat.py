@@ -12,7 +12,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import COMPAT
+from core_support import COMPAT
 
 from ame_core.diagnostics import Severity, apply_edits
 from ame_core.engine import analyze

@@ -11,7 +11,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 import yaml
-from conftest import REPO
+from core_support import REPO
 
 from ame_core.engine import analyze
 from ame_core.schema import build_schema
