@@ -33,31 +33,58 @@ class UsageError(Exception):
     """A problem with what the user asked (exit 2, one line, no traceback)."""
 
 
+def _add_global_options(parser: argparse.ArgumentParser, default: object = None) -> None:
+    """The options every command takes; skipped where a command already uses the name."""
+    options: list[tuple[str, dict[str, object]]] = [
+        (
+            "--project",
+            {
+                "metavar": "DIR",
+                "help": "project directory (default: the nearest directory with an ame.yml)",
+            },
+        ),
+        (
+            "--backend",
+            {
+                "choices": ("local", "kubernetes"),
+                "help": "where tasks run (default: $AME_BACKEND or local)",
+            },
+        ),
+        (
+            "--mlflow-uri",
+            {
+                "metavar": "URI",
+                "help": "MLflow tracking URI (default: $MLFLOW_TRACKING_URI or the project's "
+                ".ame/ store)",
+            },
+        ),
+        ("--context", {"metavar": "NAME", "help": "kubeconfig context (kubernetes backend)"}),
+        (
+            "--namespace",
+            {"metavar": "NS", "help": "namespace (kubernetes backend; default: the context's)"},
+        ),
+    ]
+    for flag, kwargs in options:
+        if flag not in parser._option_string_actions:
+            parser.add_argument(flag, default=default, **kwargs)  # type: ignore[arg-type]
+
+
+def _leaf_parsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    found = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in dict.fromkeys(action.choices.values()):
+                found.append(sub)
+                found.extend(_leaf_parsers(sub))
+    return found
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ame",
         description="AME console: validate, inspect and run AME projects (ame.yml).",
     )
-    parser.add_argument(
-        "--project",
-        metavar="DIR",
-        help="project directory (default: the nearest directory with an ame.yml)",
-    )
-    parser.add_argument(
-        "--backend",
-        choices=("local", "kubernetes"),
-        default=None,
-        help="where tasks run (default: $AME_BACKEND or local)",
-    )
-    parser.add_argument(
-        "--mlflow-uri",
-        metavar="URI",
-        help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI or the project's .ame/ store)",
-    )
-    parser.add_argument("--context", metavar="NAME", help="kubeconfig context (kubernetes backend)")
-    parser.add_argument(
-        "--namespace", metavar="NS", help="namespace (kubernetes backend; default: the context's)"
-    )
+    _add_global_options(parser)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(subparsers)
@@ -69,6 +96,10 @@ def build_parser() -> argparse.ArgumentParser:
                 raise
             continue
         module.register(subparsers)
+    # `ame task run NAME --backend kubernetes` works as well as `ame --backend kubernetes task
+    # run NAME`: sub-commands accept the global options too, without overriding them when absent.
+    for sub in _leaf_parsers(parser):
+        _add_global_options(sub, default=argparse.SUPPRESS)
     return parser
 
 
