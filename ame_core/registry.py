@@ -7,7 +7,6 @@ registry alias). MLflow is imported lazily: `ame lint` never pays for it.
 
 from __future__ import annotations
 
-import os
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -22,6 +21,8 @@ PASSED = "passed"
 FAILED = "failed"
 # The registry alias that points at the version being served.
 DEPLOYED_ALIAS = "deployed"
+# How many of the newest versions get their training run's metrics in a listing.
+METRICS_FOR_NEWEST = 25
 # Metrics shown first when a training run logged many.
 KEY_METRICS = ("accuracy", "f1", "roc_auc", "auc", "precision", "recall", "rmse", "mae", "r2")
 
@@ -93,11 +94,10 @@ def model_uri(model: str, version: str) -> str:
 
 
 def client(tracking_uri: str) -> Any:
-    """An MlflowClient on `tracking_uri` (the registry lives in the same store)."""
-    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-    from mlflow import MlflowClient
+    """An MlflowClient on `tracking_uri` (the registry lives in the same store), quiet."""
+    from ame_core.tracking import client as tracking_client
 
-    return MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+    return tracking_client(tracking_uri)
 
 
 def _not_found(exc: Exception) -> bool:
@@ -154,9 +154,12 @@ class Registry:
             f"name='{_quote(model)}'",
         )
         aliases = self._aliases(model) if found else {}
-        infos = [self._info(mv, aliases, with_metrics) for mv in found]
-        infos.sort(key=lambda info: int(info.version), reverse=True)
-        return infos
+        found = sorted(found, key=lambda mv: int(mv.version), reverse=True)
+        # One run lookup per version: only the newest ones get their metrics.
+        return [
+            self._info(mv, aliases, with_metrics and i < METRICS_FOR_NEWEST)
+            for i, mv in enumerate(found)
+        ]
 
     def version(self, model: str, version: str, with_metrics: bool = True) -> VersionInfo:
         from mlflow.exceptions import MlflowException

@@ -60,16 +60,19 @@ def _quiet_mlflow() -> None:
     # Fail within seconds, not minutes, when a server is down.
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")
-    import logging
-
-    logging.getLogger("mlflow").setLevel(logging.WARNING)
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
 
 
 def client(uri: str) -> Any:
     _quiet_mlflow()
+    import logging
+
     from mlflow.tracking import MlflowClient
 
+    # MLflow configures its loggers on import; quiet them afterwards (the DB-migration notes
+    # would otherwise land in every run's log).
+    for name in ("mlflow", "alembic"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     return MlflowClient(tracking_uri=uri, registry_uri=uri)
 
 
@@ -106,21 +109,32 @@ def start_task_run(
     parent_run_id: str | None = None,
     tags: dict[str, str] | None = None,
 ) -> tuple[str, str]:
-    """Create the task's MLflow run (RUNNING); returns (mlflow run id, experiment id)."""
+    """Create the task's MLflow run (RUNNING); returns (mlflow run id, experiment id).
+
+    Tries a fast path first (`ame_core.tracking_fast`: the REST API of a tracking server, or the
+    SQL tables of an existing sqlite store whose schema it checks), because importing mlflow
+    costs seconds on every run; falls back to the MLflow client.
+    """
+    all_tags = {
+        "ame.project": project,
+        "ame.task": task,
+        "ame.run_id": ame_run_id,
+        "ame.kind": kind,
+        "mlflow.source.name": f"ame task {task}",
+        **(tags or {}),
+    }
+    if parent_run_id:
+        all_tags["mlflow.parentRunId"] = parent_run_id
+    run_name = f"{task}-{ame_run_id[-6:]}"
+    from ame_core import tracking_fast
+
+    fast = tracking_fast.create_run(uri, project, all_tags, run_name)
+    if fast is not None:
+        return fast
     try:
         c = client(uri)
         experiment_id = ensure_experiment(c, project, project_dir, uri)
-        all_tags = {
-            "ame.project": project,
-            "ame.task": task,
-            "ame.run_id": ame_run_id,
-            "ame.kind": kind,
-            "mlflow.source.name": f"ame task {task}",
-            **(tags or {}),
-        }
-        if parent_run_id:
-            all_tags["mlflow.parentRunId"] = parent_run_id
-        run = c.create_run(experiment_id, tags=all_tags, run_name=f"{task}-{ame_run_id[-6:]}")
+        run = c.create_run(experiment_id, tags=all_tags, run_name=run_name)
     except TrackingError:
         raise
     except Exception as exc:
@@ -130,6 +144,10 @@ def start_task_run(
 
 def end_run(uri: str, run_id: str, status: str) -> None:
     assert status in RUN_STATUSES, status
+    from ame_core import tracking_fast
+
+    if tracking_fast.end_run(uri, run_id, status):
+        return
     try:
         client(uri).set_terminated(run_id, status=status)
     except Exception as exc:

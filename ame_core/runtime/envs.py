@@ -36,9 +36,7 @@ def cache_dir() -> Path:
     return Path(base) / "ame"
 
 
-@functools.lru_cache(maxsize=64)
-def interpreter_version(exe: str) -> str | None:
-    """'3.11.7' for a working interpreter, None for anything else (e.g. a dangling shim)."""
+def _probe(exe: str) -> str | None:
     try:
         out = subprocess.run(
             [exe, "-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"],
@@ -50,6 +48,46 @@ def interpreter_version(exe: str) -> str | None:
         return None
     text = out.stdout.strip()
     return text if out.returncode == 0 and re.fullmatch(r"\d+\.\d+\.\d+", text) else None
+
+
+def _is_binary(path: str) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(4) == b"\x7fELF"
+    except OSError:
+        return False
+
+
+@functools.lru_cache(maxsize=64)
+def interpreter_version(exe: str) -> str | None:
+    """'3.11.7' for a working interpreter, None for anything else (e.g. a dangling shim).
+
+    Remembered on disk per real path and modification time: starting an interpreter to ask
+    costs tens of milliseconds on every run otherwise."""
+    import json
+
+    try:
+        real = os.path.realpath(exe)
+        stamp = f"{real}:{os.stat(real).st_mtime_ns}"
+    except OSError:
+        return None
+    memo = cache_dir() / "interpreters.json"
+    try:
+        known = json.loads(memo.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        known = {}
+    if stamp in known:
+        return known[stamp]
+    version = _probe(exe)
+    if version and _is_binary(real):  # never a script (a pyenv shim can change its answer)
+        known[stamp] = version
+        try:
+            from ame_core.runtime.records import atomic_write
+
+            atomic_write(memo, json.dumps(known, indent=1, sort_keys=True))
+        except OSError:
+            pass
+    return version
 
 
 def _matches(version: str, wanted: str) -> bool:
@@ -96,13 +134,16 @@ def find_python(wanted: str) -> tuple[str, str]:
     wanted = str(wanted).strip()
     if not re.fullmatch(r"\d+(\.\d+){0,2}", wanted):
         raise InterpreterError(f"pythonVersion {wanted!r} is not a version like 3.11")
-    current = "%d.%d.%d" % sys.version_info[:3]
-    candidates = []
+    current = ".".join(str(p) for p in sys.version_info[:3])
     parts = wanted.split(".")
+    if _matches(current, wanted):
+        # The interpreter running ame fits: no need to start one to ask (a pyenv shim alone
+        # costs ~0.4 s). Its base, not a virtual environment's copy.
+        base = getattr(sys, "_base_executable", None) or sys.executable
+        return (base if os.path.exists(base) else sys.executable), current
+    candidates = []
     if len(parts) >= 2:
         candidates.append(shutil.which(f"python{parts[0]}.{parts[1]}"))
-    if _matches(current, wanted):
-        candidates.append(sys.executable)
     candidates.append(shutil.which(f"python{parts[0]}"))
     for exe in candidates:
         if exe:
@@ -178,15 +219,28 @@ def ensure_env(python: str, requirements: Path, env_dir: Path) -> None:
         env_python = str(env_dir / "bin" / "python")
         if tool == "uv":
             uv = shutil.which("uv") or "uv"
-            _run([uv, "venv", "--quiet", "--python", python, str(env_dir)])
+            # --seed: pip in the environment, as `python -m venv` gives (MLflow looks for it);
+            # without it where pip cannot be had (offline, nothing cached).
+            seeded = [uv, "venv", "--quiet", "--seed", "--python", python, str(env_dir)]
+            print("[ame] $ " + " ".join(seeded), flush=True)
+            if subprocess.call(seeded) != 0:
+                shutil.rmtree(env_dir, ignore_errors=True)
+                _run([uv, "venv", "--quiet", "--python", python, str(env_dir)])
             if _has_requirements(requirements):
                 _run([uv, "pip", "install", "--python", env_python, "-r", str(requirements)])
         else:
             _run([python, "-m", "venv", str(env_dir)])
             if _has_requirements(requirements):
                 _run(
-                    [env_python, "-m", "pip", "install", "--disable-pip-version-check",
-                     "-r", str(requirements)]
+                    [
+                        env_python,
+                        "-m",
+                        "pip",
+                        "install",
+                        "--disable-pip-version-check",
+                        "-r",
+                        str(requirements),
+                    ]
                 )
         (env_dir / MARKER).write_text(requirements.read_text() if requirements.exists() else "")
 

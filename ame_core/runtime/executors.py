@@ -41,8 +41,45 @@ def _show(cmd: Command) -> str:
     return cmd if isinstance(cmd, str) else shlex.join(cmd)
 
 
+def plain_task(task: Any) -> dict[str, Any]:
+    """What a run needs of a task, as plain JSON (stored in the run record, so a supervisor
+    builds its plan without loading the pydantic models)."""
+    from dataclasses import asdict
+
+    from ame_core.runtime.secrets import secret_refs
+
+    spec = getattr(task, "task", task)
+    executor = spec.executor
+    variant = executor.variant if executor is not None else None
+    return {
+        "executor": None
+        if executor is None
+        else {
+            "kind": executor.kind,
+            "command": getattr(variant, "command", None),
+            "python_version": getattr(variant, "python_version", None),
+            "image": getattr(variant, "image", None),
+        },
+        "environment": [[e.key, e.val] for e in spec.environment or []],
+        "secrets": [asdict(r) for r in secret_refs(spec)],
+        "artifacts": {
+            "paths": list(spec.artifacts.paths) if spec.artifacts else [],
+            "save_changed_files": bool(spec.artifacts and spec.artifacts.save_changed_files),
+        },
+    }
+
+
 def _task_of(task: Any) -> Any:
-    """Accept a ResolvedTask or a spec Task."""
+    """Accept a ResolvedTask, a spec Task, or a `plain_task` dict."""
+    if isinstance(task, dict):
+        from types import SimpleNamespace
+
+        ex = task.get("executor")
+        executor = None
+        if ex:
+            fields = {k: v for k, v in ex.items() if k != "kind"}
+            executor = SimpleNamespace(kind=ex["kind"], variant=SimpleNamespace(**fields))
+        return SimpleNamespace(executor=executor)
     return getattr(task, "task", task)
 
 
@@ -109,15 +146,27 @@ def _pip(v: Any, project_dir: Path, container: bool) -> ExecutionPlan:
         return ExecutionPlan("pip", setup, v.command)
     from ame_core.runtime.envs import env_dir_for, is_ready
 
-    python, version = _python_for(v.python_version or "%d.%d" % sys.version_info[:2])
+    python, version = _python_for(
+        v.python_version or f"{sys.version_info[0]}.{sys.version_info[1]}"
+    )
     assert python and version
     requirements = project_dir / "requirements.txt"
     env_dir = env_dir_for(requirements, version)
     setup = []
     if not is_ready(env_dir):
         setup.append(
-            [sys.executable, "-m", "ame_core.runtime.envs", "--python", python,
-             "--requirements", str(requirements), "--dir", str(env_dir)]
+            [
+                sys.executable,
+                "-P",
+                "-m",
+                "ame_core.runtime.envs",
+                "--python",
+                python,
+                "--requirements",
+                str(requirements),
+                "--dir",
+                str(env_dir),
+            ]
         )
     return ExecutionPlan(
         "pip",
@@ -132,7 +181,9 @@ def _pip(v: Any, project_dir: Path, container: bool) -> ExecutionPlan:
 
 def _poetry(v: Any, project_dir: Path, container: bool) -> ExecutionPlan:
     if container:
-        return ExecutionPlan("poetry", ["poetry install --no-interaction"], f"poetry run {v.command}")
+        return ExecutionPlan(
+            "poetry", ["poetry install --no-interaction"], f"poetry run {v.command}"
+        )
     poetry = _need_tool("poetry", "poetry", "install it (pipx install poetry)")
     python, _ = _python_for(v.python_version)
     setup: list[Command] = []
@@ -156,7 +207,7 @@ def _pipenv(v: Any, project_dir: Path, container: bool) -> ExecutionPlan:
 
 def _mlflow(v: Any, project_dir: Path, container: bool) -> ExecutionPlan:
     entry = v.command or "main"
-    args = f"run . --env-manager local -e {shlex.quote(entry)} --run-id \"$MLFLOW_RUN_ID\""
+    args = f'run . --env-manager local -e {shlex.quote(entry)} --run-id "$MLFLOW_RUN_ID"'
     if container:
         return ExecutionPlan("mlflow", [], f"mlflow {args}")
     if not any((project_dir / n).is_file() for n in ("MLproject", "MLProject")):

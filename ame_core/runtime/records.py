@@ -23,14 +23,18 @@ def new_run_id() -> str:
     return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
 
 
-def atomic_write(path: Path, text: str, mode: int = 0o644) -> None:
+def atomic_write(path: Path, text: str, mode: int = 0o644, *, durable: bool = False) -> None:
+    """Write via a temporary file and a rename: readers see the old or the new content, never a
+    part. `durable` also flushes to disk first (secrets); run records skip it: they are
+    rewritten many times a run and a record lost to a power cut is found as vanished."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                fh.flush()
+                os.fsync(fh.fileno())
         os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
@@ -109,4 +113,6 @@ class RecordStore:
             return hits[0]
         if not hits:
             raise BackendError(f"no run '{ref}' (see `ame runs --all`)")
-        raise BackendError(f"'{ref}' matches {len(hits)} runs: {', '.join(hits[:5])}; be more precise")
+        raise BackendError(
+            f"'{ref}' matches {len(hits)} runs: {', '.join(hits[:5])}; be more precise"
+        )

@@ -47,7 +47,9 @@ class SecretStore:
 
     def _save(self, data: dict[str, str]) -> None:
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        atomic_write(self.path, json.dumps(data, indent=2, sort_keys=True) + "\n", mode=0o600)
+        atomic_write(
+            self.path, json.dumps(data, indent=2, sort_keys=True) + "\n", mode=0o600, durable=True
+        )
 
     def set(self, key: str, value: str) -> None:
         if not KEY_PATTERN.match(key):
@@ -124,7 +126,9 @@ def read_vault(path: str, key: str, addr: str | None = None, token: str | None =
             known = ", ".join(sorted(fields)) or "none"
             raise SecretError(f"{where}: no such key in the secret (keys: {known})")
         if status in (401, 403):
-            raise SecretError(f"{where}: permission denied by Vault (HTTP {status}); check VAULT_TOKEN")
+            raise SecretError(
+                f"{where}: permission denied by Vault (HTTP {status}); check VAULT_TOKEN"
+            )
     raise SecretError(f"{where}: not found in Vault at {addr} (HTTP {status})")
 
 

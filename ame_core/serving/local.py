@@ -160,6 +160,15 @@ def _spawn(
     return {"pid": process.pid, "start": _start_ticks(process.pid), "log": str(log_path)}
 
 
+def _last_error(path: str | None) -> str:
+    """The last non-empty line of a log: with a Python traceback, the exception itself."""
+    lines = [line.strip() for line in _log_tail(path, 40).splitlines() if line.strip()]
+    if not lines:
+        return ""
+    last = lines[-1]
+    return last.split("Exception: ", 1)[1] if "Exception: " in last else last
+
+
 def _log_tail(path: str | None, lines: int = 15) -> str:
     if not path:
         return ""
@@ -347,7 +356,9 @@ class LocalServing:
                 str(workers),
             ]
             info = _spawn(argv, log_path, self._env(tracking_uri), self.project_dir)
-            info.update({"port": port, "version": version, "started_at": time.time()})
+            info.update(
+                {"port": port, "version": version, "workers": workers, "started_at": time.time()}
+            )
             try:
                 self._wait_ready(model, version, info, timeout)
             except BackendError:
@@ -368,10 +379,11 @@ class LocalServing:
             if http_get(url, timeout=2.0)[0] == 200:
                 return
             if not process_alive(info):
-                tail = _log_tail(info["log"])
+                last = _last_error(info["log"])
                 raise BackendError(
-                    f"the model server for {model} v{version} exited before it was ready "
-                    f"(log: {info['log']})" + (f"\n{tail}" if tail else "")
+                    f"the model server for {model} v{version} exited before it was ready"
+                    + (f": {last}" if last else "")
+                    + f" (log: {info['log']})"
                 )
             time.sleep(0.25)
         raise BackendError(
@@ -433,7 +445,9 @@ class LocalServing:
             detail = f"starting v{version}"
         elif not process_alive(server):
             status = EndpointStatus.FAILED
-            detail = f"the model server (pid {server.get('pid')}) has exited; log: {server.get('log')}"
+            detail = (
+                f"the model server (pid {server.get('pid')}) has exited; log: {server.get('log')}"
+            )
         elif not process_alive(proxy):
             status = EndpointStatus.FAILED
             detail = f"the front proxy (pid {proxy.get('pid')}) of {url} has exited"
@@ -444,14 +458,16 @@ class LocalServing:
                 detail = f"/ping answered {code}" if code else f"/ping: {body}"
             elif pending:
                 detail = f"starting v{pending.get('version')} beside v{version}"
-        ready = 1 if status == EndpointStatus.READY else 0
+        # Locally a model is one server process; `replicas` become its worker processes.
+        workers = int(server.get("workers") or 1)
+        ready = workers if status == EndpointStatus.READY else 0
         return Endpoint(
             model=model,
             version=version,
             backend=BACKEND,
             status=status,
             url=url,
-            replicas=1,
+            replicas=workers,
             ready_replicas=ready,
             detail=detail,
             extra=extra,

@@ -34,7 +34,7 @@ HOP_BY_HOP = {
     "upgrade",
 }
 # How long a request may wait for a server that is being replaced (refused connections).
-RETRY_FOR = 10.0
+RETRY_FOR = 3.0
 UPSTREAM_TIMEOUT = 300.0
 
 

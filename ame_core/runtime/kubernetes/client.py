@@ -94,7 +94,8 @@ def connect(context: str | None = None, namespace: str | None = None) -> Kube:
         raise BackendError(f"the kubernetes client is not installed: {exc}") from None
     configuration = client.Configuration()
     path = _kubeconfig_file()
-    in_cluster = bool(os.environ.get("KUBERNETES_SERVICE_HOST")) and not context and not path
+    have_file = bool(path) and Path(path).exists()
+    in_cluster = bool(os.environ.get("KUBERNETES_SERVICE_HOST")) and not context and not have_file
     try:
         if in_cluster:
             config.load_incluster_config(client_configuration=configuration)
@@ -103,7 +104,7 @@ def connect(context: str | None = None, namespace: str | None = None) -> Kube:
                 IN_CLUSTER_NAMESPACE.read_text().strip() if IN_CLUSTER_NAMESPACE.exists() else None
             )
         else:
-            if not path or not Path(path).exists():
+            if not have_file:
                 raise BackendError(
                     "no kubeconfig found (KUBECONFIG or ~/.kube/config): point KUBECONFIG at "
                     "your cluster's config, or run ame inside the cluster"
@@ -116,6 +117,10 @@ def connect(context: str | None = None, namespace: str | None = None) -> Kube:
             )
             context_name, default_ns = kubeconfig_namespace(context)
     except ConfigException as exc:
+        if in_cluster:
+            raise BackendError(
+                f"running in a pod, but its service account cannot be used: {exc}"
+            ) from None
         where = f" context '{context}'" if context else ""
         raise BackendError(f"cannot use the kubeconfig{where}: {exc}") from None
     api_client = client.ApiClient(configuration)

@@ -20,8 +20,18 @@ from ame_core.runtime.backend import BackendError
 from ame_core.runtime.kubernetes.manifests import CodeSource
 
 # Never shipped: local state, environments and caches.
-ALWAYS_SKIPPED = (".git", ".ame", ".venv", "venv", "__pycache__", ".mypy_cache", ".ruff_cache",
-                  ".pytest_cache", "node_modules", "mlruns")
+ALWAYS_SKIPPED = (
+    ".git",
+    ".ame",
+    ".venv",
+    "venv",
+    "__pycache__",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".pytest_cache",
+    "node_modules",
+    "mlruns",
+)
 
 
 def _git(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -89,9 +99,7 @@ def _walk(project_dir: Path) -> list[Path]:
                 negated = line.startswith("!")
                 patterns.append((rel_dir, line[1:] if negated else line, negated))
         dirnames[:] = sorted(
-            d
-            for d in dirnames
-            if d not in ALWAYS_SKIPPED and not ignored(rel_dir / d, True)
+            d for d in dirnames if d not in ALWAYS_SKIPPED and not ignored(rel_dir / d, True)
         )
         for name in sorted(filenames):
             rel = rel_dir / name

@@ -40,8 +40,11 @@ class CodeSource:
 
     def describe(self) -> str:
         if self.kind == "git":
-            return f"git {self.repo_url}@{self.commit}" + (f" ({self.subdir})" if self.subdir else "")
-        return f"mlflow run {self.mlflow_run_id} artifact {CODE_ARTIFACT}"
+            return f"git {self.repo_url}@{self.commit}" + (
+                f" ({self.subdir})" if self.subdir else ""
+            )
+        run = self.mlflow_run_id or "of this run"
+        return f"MLflow run {run}, artifact {CODE_ARTIFACT}"
 
 
 @dataclass
@@ -168,10 +171,10 @@ def code_init_container(code: CodeSource, mlflow_image: str, git_image: str, tra
     # (the "data" filter refuses paths that escape the target directory).
     script = (
         "set -e; "
-        f"mlflow artifacts download --run-id \"$AME_CODE_RUN_ID\" --artifact-path {CODE_ARTIFACT} "
+        f'mlflow artifacts download --run-id "$AME_CODE_RUN_ID" --artifact-path {CODE_ARTIFACT} '
         "--dst-path /tmp/ame-code >/dev/null; "
         f"mkdir -p {WORKSPACE}/project; "
-        "python -c \"import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2], "
+        'python -c "import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2], '
         "filter='data')\" /tmp/ame-code/code.tar.gz "
         f"{WORKSPACE}/project; "
         'echo "ame: code from MLflow run $AME_CODE_RUN_ID"'
@@ -271,7 +274,9 @@ def cron_job(run: TaskRun, name: str, schedule: str) -> dict[str, Any]:
         0,
         {
             "name": "AME_RUN_ID",
-            "valueFrom": {"fieldRef": {"fieldPath": "metadata.labels['batch.kubernetes.io/job-name']"}},
+            "valueFrom": {
+                "fieldRef": {"fieldPath": "metadata.labels['batch.kubernetes.io/job-name']"}
+            },
         },
     )
     task_container["env"] = env
@@ -348,39 +353,31 @@ def deployment(spec: ServingSpec) -> dict[str, Any]:
     labels = serving_labels(spec)
     pod_labels = {**labels, n.LABEL_MODEL_VERSION: n.label_value(str(spec.version))}
     uri = f"models:/{spec.model}/{spec.version}"
+    # The image holds mlflow; the model's own requirements (scikit-learn, ...) are installed
+    # from the registry before serving, so any mlflow image serves any flavour.
+    script = (
+        f"req=$(mlflow artifacts download --artifact-uri {uri}/requirements.txt "
+        "--dst-path /tmp/ame-model 2>/dev/null) && python -m pip install --no-cache-dir "
+        '--disable-pip-version-check -q -r "$req" || echo "ame: could not install the '
+        "model's requirements; serving with the image's packages\"; "
+        f"exec mlflow models serve -m {uri} --host 0.0.0.0 --port {SERVING_PORT} "
+        "--env-manager local"
+    )
+    probe = {"httpGet": {"path": "/ping", "port": SERVING_PORT}}
     container: dict[str, Any] = {
         "name": "serve",
         "image": spec.image,
-        "command": [
-            "mlflow",
-            "models",
-            "serve",
-            "-m",
-            uri,
-            "--host",
-            "0.0.0.0",
-            "--port",
-            str(SERVING_PORT),
-            "--env-manager",
-            "local",
-        ],
+        "command": ["/bin/sh", "-c", script],
         "env": [
             env_var("MLFLOW_TRACKING_URI", spec.tracking_uri),
             env_var("MLFLOW_DISABLE_TELEMETRY", "true"),
         ],
         "ports": [{"name": "http", "containerPort": SERVING_PORT}],
-        "readinessProbe": {
-            "httpGet": {"path": "/ping", "port": SERVING_PORT},
-            "initialDelaySeconds": 5,
-            "periodSeconds": 5,
-            "failureThreshold": 3,
-        },
-        "livenessProbe": {
-            "httpGet": {"path": "/ping", "port": SERVING_PORT},
-            "initialDelaySeconds": 60,
-            "periodSeconds": 20,
-            "failureThreshold": 6,
-        },
+        # Installing requirements and loading the model may take minutes: the startup probe
+        # allows 10, then readiness gates traffic and liveness restarts a hung server.
+        "startupProbe": {**probe, "periodSeconds": 10, "failureThreshold": 60},
+        "readinessProbe": {**probe, "periodSeconds": 5, "failureThreshold": 3},
+        "livenessProbe": {**probe, "periodSeconds": 20, "failureThreshold": 6},
     }
     requirements = resource_requirements(spec.resources)
     if requirements:
@@ -397,7 +394,7 @@ def deployment(spec: ServingSpec) -> dict[str, Any]:
         },
         "spec": {
             "replicas": int(spec.replicas),
-            "selector": {"matchLabels": labels},
+            "selector": {"matchLabels": dict(labels)},
             "strategy": {
                 "type": "RollingUpdate",
                 "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1},
@@ -419,7 +416,7 @@ def service(spec: ServingSpec) -> dict[str, Any]:
         "metadata": {"name": name, "namespace": spec.namespace, "labels": labels},
         "spec": {
             "type": "ClusterIP",
-            "selector": labels,
+            "selector": dict(labels),
             "ports": [{"name": "http", "port": 80, "targetPort": "http"}],
         },
     }
@@ -454,7 +451,12 @@ def ingress(spec: ServingSpec) -> dict[str, Any] | None:
     }
     if spec.ingress_annotations:
         metadata["annotations"] = dict(spec.ingress_annotations)
-    return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": metadata, "spec": body}
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "Ingress",
+        "metadata": metadata,
+        "spec": body,
+    }
 
 
 def serving_objects(spec: ServingSpec) -> list[dict[str, Any]]:

@@ -75,7 +75,7 @@ def scheduler_reason(message: str) -> str:
     in words, with the original kept for detail."""
     text = message.strip()
     short = text.split(" preemption:")[0].rstrip(".")
-    lacking = list(dict.fromkeys(_INSUFFICIENT.findall(text)))
+    lacking = list(dict.fromkeys(x.rstrip(".") for x in _INSUFFICIENT.findall(text)))
     if lacking:
         words = " or ".join(f"a free {name}" for name in lacking)
         return f"no node has {words} ({short})"
@@ -129,21 +129,31 @@ def observe(job: dict[str, Any] | None, pods: list[dict[str, Any]]) -> Observed:
     )
     exit_code = (terminated or {}).get("exitCode")
     if _true(conds, "Complete") or _true(conds, "SuccessCriteriaMet") or jstatus.get("succeeded"):
-        return Observed(RunStatus.SUCCEEDED, None, exit_code if exit_code is not None else 0,
-                        started, ended, pod_name)
-    failed_cond = conds.get("Failed") if _true(conds, "Failed") else (
-        conds.get("FailureTarget") if _true(conds, "FailureTarget") else None
+        return Observed(
+            RunStatus.SUCCEEDED,
+            None,
+            exit_code if exit_code is not None else 0,
+            started,
+            ended,
+            pod_name,
+        )
+    failed_cond = (
+        conds.get("Failed")
+        if _true(conds, "Failed")
+        else (conds.get("FailureTarget") if _true(conds, "FailureTarget") else None)
     )
     if failed_cond is not None or jstatus.get("failed"):
         reason = _pod_failure(pod) if pod else None
         if not reason and failed_cond is not None:
             reason = _job_condition_reason(failed_cond)
         ended = ended or timestamp((failed_cond or {}).get("lastTransitionTime"))
-        return Observed(RunStatus.FAILED, reason or "the Job failed", exit_code, started, ended,
-                        pod_name)
+        return Observed(
+            RunStatus.FAILED, reason or "the Job failed", exit_code, started, ended, pod_name
+        )
     if pod is None:
-        return Observed(RunStatus.QUEUED, "waiting for the Job controller to create the pod",
-                        started=started)
+        return Observed(
+            RunStatus.QUEUED, "waiting for the Job controller to create the pod", started_at=started
+        )
     return _observe_pod(pod, started, pod_name)
 
 
@@ -155,14 +165,26 @@ def _observe_pod(pod: dict[str, Any], started: float | None, pod_name: str | Non
     if phase == "Succeeded":
         return Observed(RunStatus.SUCCEEDED, None, 0, started, None, pod_name)
     if phase == "Failed":
-        return Observed(RunStatus.FAILED, _pod_failure(pod) or "the pod failed", _exit_code(pod),
-                        started, None, pod_name)
+        return Observed(
+            RunStatus.FAILED,
+            _pod_failure(pod) or "the pod failed",
+            _exit_code(pod),
+            started,
+            None,
+            pod_name,
+        )
     if phase == "Running" or running:
         started = timestamp((running or {}).get("startedAt")) or started
         return Observed(RunStatus.RUNNING, None, None, started, None, pod_name)
     if phase == "Unknown":
-        return Observed(RunStatus.RUNNING, "the node stopped reporting on the pod", None, started,
-                        None, pod_name)
+        return Observed(
+            RunStatus.RUNNING,
+            "the node stopped reporting on the pod",
+            None,
+            started,
+            None,
+            pod_name,
+        )
     # Pending: a fatal container problem, the code fetch failing, or waiting.
     fatal = _pod_failure(pod)
     if fatal:
@@ -170,23 +192,29 @@ def _observe_pod(pod: dict[str, Any], started: float | None, pod_name: str | Non
     conds = _conditions(pod)
     scheduled = conds.get("PodScheduled")
     if scheduled is not None and scheduled.get("status") == "False":
-        return Observed(RunStatus.QUEUED, scheduler_reason(scheduled.get("message") or
-                                                           scheduled.get("reason") or ""),
-                        pod=pod_name)
+        return Observed(
+            RunStatus.QUEUED,
+            scheduler_reason(scheduled.get("message") or scheduled.get("reason") or ""),
+            pod=pod_name,
+        )
     for init in (False, True):
         for status in pstatus.get("initContainerStatuses" if init else "containerStatuses") or []:
             waiting = (status.get("state") or {}).get("waiting") or {}
             if waiting.get("reason") == "ErrImagePull":
-                return Observed(RunStatus.QUEUED, "pulling the image failed, retrying: "
-                                + (waiting.get("message") or status.get("image") or ""),
-                                pod=pod_name)
+                return Observed(
+                    RunStatus.QUEUED,
+                    "pulling the image failed, retrying: "
+                    + (waiting.get("message") or status.get("image") or ""),
+                    pod=pod_name,
+                )
     init_running = any(
         (s.get("state") or {}).get("running") for s in pstatus.get("initContainerStatuses") or []
     )
     if init_running:
         return Observed(RunStatus.QUEUED, "fetching the project's code", pod=pod_name)
-    return Observed(RunStatus.QUEUED, "starting: pulling the image and creating the container",
-                    pod=pod_name)
+    return Observed(
+        RunStatus.QUEUED, "starting: pulling the image and creating the container", pod=pod_name
+    )
 
 
 def _exit_code(pod: dict[str, Any]) -> int | None:

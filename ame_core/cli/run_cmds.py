@@ -1,0 +1,417 @@
+"""Running tasks: `ame task list|run`, `ame runs`, `ame logs`, `ame cancel`, `ame scheduler`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from ame_core.cli.main import UsageError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    task = subparsers.add_parser(
+        "task", help="list and run tasks", description="List and run tasks."
+    )
+    task_sub = task.add_subparsers(dest="task_command", metavar="ACTION", required=True)
+    p_list = task_sub.add_parser("list", help="the project's tasks")
+    p_list.add_argument("--json", action="store_true")
+    p_list.set_defaults(func=run_task_list)
+    p_run = task_sub.add_parser(
+        "run",
+        help="run a task or pipeline",
+        description="Run a task. By default follows its log and exits with its exit code; "
+        "Ctrl-C detaches (the run goes on), `ame cancel RUN` stops it.",
+    )
+    p_run.add_argument("name", metavar="NAME")
+    p_run.add_argument("--detach", "-d", action="store_true", help="print the run id and return")
+    p_run.add_argument(
+        "--dry-run", action="store_true", help="print the Kubernetes objects (kubernetes backend)"
+    )
+    p_run.add_argument(
+        "--allow-dirty", action="store_true", help="run uncommitted changes (kubernetes backend)"
+    )
+    p_run.add_argument("--json", action="store_true", help="print the run record as JSON")
+    p_run.set_defaults(func=run_task_run)
+
+    runs = subparsers.add_parser("runs", help="list runs", description="List runs, newest first.")
+    runs.add_argument("--all", action="store_true", help="every run (default: the 20 newest)")
+    runs.add_argument("--json", action="store_true")
+    runs.set_defaults(func=run_runs)
+
+    logs = subparsers.add_parser("logs", help="print a run's log")
+    logs.add_argument("run", metavar="RUN", help="run id (or an unambiguous part of it)")
+    logs.add_argument("--follow", "-f", action="store_true", help="keep printing until it ends")
+    logs.add_argument("--offset", type=int, default=0, help="start at this byte offset")
+    logs.set_defaults(func=run_logs)
+
+    cancel = subparsers.add_parser("cancel", help="stop a run and everything it started")
+    cancel.add_argument("run", metavar="RUN")
+    cancel.add_argument("--json", action="store_true")
+    cancel.set_defaults(func=run_cancel)
+
+    sched = subparsers.add_parser(
+        "scheduler",
+        help="run cron-triggered tasks while it runs (foreground)",
+        description="Start tasks with `triggers.schedule` (and models' monitoring schedules) "
+        "when they are due, while this command runs. Ctrl-C stops it; runs it started go on.",
+    )
+    sched.set_defaults(func=run_scheduler)
+
+
+# --- shared helpers --------------------------------------------------------------------------
+
+
+def _load(args: argparse.Namespace) -> Any:
+    from ame_core.runtime.loading import LoadError, load_project
+
+    try:
+        return load_project(args.project)
+    except LoadError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _project_dir(args: argparse.Namespace) -> Path:
+    """The project folder, without requiring a valid file (to list runs of a broken project)."""
+    from ame_core.workspace import ProjectFileError, find_project_file
+
+    try:
+        return find_project_file(Path(args.project) if args.project else None).parent.resolve()
+    except ProjectFileError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _backend(args: argparse.Namespace, project_dir: Path) -> Any:
+    from ame_core.runtime.backend import BackendError
+    from ame_core.runtime.select import get_backend
+
+    try:
+        return get_backend(
+            args.backend, project_dir, context=args.context, namespace=args.namespace
+        )
+    except BackendError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _tracking_uri(args: argparse.Namespace, project_dir: Path) -> str:
+    from ame_core.tracking import tracking_uri_for
+
+    return tracking_uri_for(project_dir, args.mlflow_uri)
+
+
+def _age(ts: float | None) -> str:
+    if not ts:
+        return "-"
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
+
+
+def _table(rows: list[list[str]], header: list[str]) -> str:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    lines = [
+        "  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+        for row in [header, *rows]
+    ]
+    return "\n".join(lines) + "\n"
+
+
+# --- ame task list / run -----------------------------------------------------------------------
+
+
+def _executor_text(task: Any) -> str:
+    if task.pipeline:
+        return f"pipeline ({len(task.pipeline)} steps)"
+    if task.executor is None:
+        return "-"
+    variant = task.executor.variant
+    command = getattr(variant, "command", None) or ""
+    return f"!{task.executor.kind} {command}".strip()
+
+
+def run_task_list(args: argparse.Namespace) -> int:
+    from ame_core.resolve import ResolveError
+
+    loaded = _load(args)
+    rows = []
+    for name in loaded.task_names():
+        try:
+            spec = loaded.analysis.resolver.resolve_by_name(name).task
+        except ResolveError:
+            spec = loaded.analysis.index.tasks[name]
+        rows.append(
+            {
+                "name": name,
+                "executor": _executor_text(spec),
+                "resources": {k: str(v) for k, v in (spec.resources or {}).items()},
+                "schedule": spec.triggers.schedule if spec.triggers else None,
+            }
+        )
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    if not rows:
+        print("no tasks in this project")
+        return 0
+    table = [
+        [
+            r["name"],
+            r["executor"],
+            ", ".join(f"{k}={v}" for k, v in r["resources"].items()) or "-",
+            r["schedule"] or "-",
+        ]
+        for r in rows
+    ]
+    sys.stdout.write(_table(table, ["TASK", "EXECUTOR", "RESOURCES", "SCHEDULE"]))
+    return 0
+
+
+def _prepared_task(args: argparse.Namespace) -> tuple[Path, str, Any]:
+    """(project folder, project name, task to submit): from the task cache when the project
+    file is unchanged, else read, checked and resolved (and remembered)."""
+    from ame_core.runtime.loading import LoadError
+    from ame_core.runtime.prepared import cached, remember
+
+    hit = cached(args.project, args.name)
+    if hit is not None:
+        project_dir, prepared = hit
+        return project_dir, prepared.project, prepared
+    loaded = _load(args)
+    try:
+        resolved = loaded.resolve(args.name)
+    except LoadError as exc:
+        raise UsageError(str(exc)) from None
+    remember(loaded.file, loaded.file.read_bytes(), args.name, resolved)
+    return loaded.dir, loaded.name, resolved
+
+
+def run_task_run(args: argparse.Namespace) -> int:
+    from ame_core.runtime.backend import BackendError, RunContext
+    from ame_core.runtime.loading import LoadError
+    from ame_core.runtime.select import backend_name
+
+    try:
+        chosen = backend_name(args.backend)
+    except BackendError as exc:
+        raise UsageError(str(exc)) from None
+    if args.dry_run:
+        if chosen != "kubernetes":
+            raise UsageError(
+                "--dry-run prints Kubernetes objects: use it with --backend kubernetes"
+            )
+        loaded = _load(args)
+        try:
+            resolved = loaded.resolve(args.name)
+        except LoadError as exc:
+            raise UsageError(str(exc)) from None
+        try:
+            from ame_core.runtime.kubernetes.dry_run import render_task
+        except ModuleNotFoundError as exc:
+            raise UsageError(f"the kubernetes backend is not available here: {exc}") from None
+        try:
+            context = RunContext(loaded.dir, loaded.name, _tracking_uri(args, loaded.dir))
+            sys.stdout.write(
+                render_task(
+                    resolved,
+                    context,
+                    args.allow_dirty,
+                    kube_context=args.context,
+                    namespace=args.namespace,
+                )
+            )
+        except BackendError as exc:
+            raise UsageError(str(exc)) from None
+        return 0
+    if chosen == "local":
+        project_dir, project_name, task = _prepared_task(args)
+    else:
+        loaded = _load(args)
+        try:
+            task = loaded.resolve(args.name)
+        except LoadError as exc:
+            raise UsageError(str(exc)) from None
+        project_dir, project_name = loaded.dir, loaded.name
+    backend = _backend(args, project_dir)
+    context = RunContext(project_dir, project_name, _tracking_uri(args, project_dir))
+    context.allow_dirty = args.allow_dirty  # type: ignore[attr-defined]  # read by kubernetes
+    try:
+        record = backend.submit(task, context)
+    except BackendError as exc:
+        raise UsageError(str(exc)) from None
+    if args.detach:
+        if args.json:
+            print(json.dumps(record.to_json(), indent=2))
+        else:
+            print(record.id)
+            note = f" ({record.reason})" if record.reason else ""
+            print(
+                f"run {record.id}: task {record.task} {record.status.value}{note}; "
+                f"follow with `ame logs {record.id} -f`",
+                file=sys.stderr,
+            )
+        return 0
+    print(
+        f"run {record.id}: task {record.task} {record.status.value}"
+        + (f" ({record.reason})" if record.reason else ""),
+        file=sys.stderr,
+    )
+    return _follow(backend, record.id, final_summary=True, as_json=args.json)
+
+
+def _follow(
+    backend: Any,
+    run_id: str,
+    *,
+    offset: int = 0,
+    final_summary: bool = False,
+    as_json: bool = False,
+) -> int:
+    from ame_core.runtime.backend import BackendError, RunStatus
+
+    try:
+        # Locally a look is a file read: poll often, so a short task's end is seen at once.
+        fast = {"poll": 0.05} if backend.name == "local" else {}
+        for chunk in backend.follow_logs(run_id, offset, **fast):
+            if not as_json:
+                sys.stdout.write(chunk.text)
+                sys.stdout.flush()
+        record = backend.get_run(run_id)
+    except KeyboardInterrupt:
+        print(
+            f"\ndetached from run {run_id}; it goes on (`ame logs {run_id} -f` to follow, "
+            f"`ame cancel {run_id}` to stop it)",
+            file=sys.stderr,
+        )
+        return 130
+    except BackendError as exc:
+        raise UsageError(str(exc)) from None
+    if as_json:
+        print(json.dumps(record.to_json(), indent=2))
+    elif final_summary:
+        took = _duration(record.duration)
+        if record.status == RunStatus.SUCCEEDED:
+            print(f"run {record.id} succeeded in {took}", file=sys.stderr)
+        else:
+            print(f"run {record.id} {record.status.value}: {record.reason}", file=sys.stderr)
+    if record.exit_code is not None:
+        return record.exit_code
+    return 0 if record.status == RunStatus.SUCCEEDED else 2
+
+
+# --- ame runs / logs / cancel --------------------------------------------------------------
+
+
+def run_runs(args: argparse.Namespace) -> int:
+    from ame_core.runtime.backend import BackendError
+
+    project_dir = _project_dir(args)
+    backend = _backend(args, project_dir)
+    try:
+        records = backend.list_runs()
+    except BackendError as exc:
+        raise UsageError(str(exc)) from None
+    total = len(records)
+    if not args.all:
+        records = records[:20]
+    if args.json:
+        print(json.dumps([r.to_json() for r in records], indent=2))
+        return 0
+    if not records:
+        print("no runs yet (start one with `ame task run NAME`)")
+        return 0
+    rows = []
+    for r in records:
+        task = r.task if not r.parent_id else f"  └ {r.task}"
+        rows.append(
+            [
+                r.id,
+                task,
+                r.status.value,
+                _age(r.started_at or r.created_at),
+                _duration(r.duration),
+                "-" if r.exit_code is None else str(r.exit_code),
+                r.reason or "",
+            ]
+        )
+    sys.stdout.write(_table(rows, ["RUN", "TASK", "STATUS", "STARTED", "TOOK", "EXIT", "NOTE"]))
+    if total > len(records):
+        print(f"({len(records)} of {total} runs; --all for every run)", file=sys.stderr)
+    return 0
+
+
+def run_logs(args: argparse.Namespace) -> int:
+    from ame_core.runtime.backend import BackendError
+
+    backend = _backend(args, _project_dir(args))
+    if args.follow:
+        try:
+            backend.get_run(args.run)
+        except BackendError as exc:
+            raise UsageError(str(exc)) from None
+        code = _follow(backend, args.run, offset=args.offset)
+        return 130 if code == 130 else 0
+    try:
+        chunk = backend.read_logs(args.run, args.offset)
+    except BackendError as exc:
+        raise UsageError(str(exc)) from None
+    sys.stdout.write(chunk.text)
+    return 0
+
+
+def run_cancel(args: argparse.Namespace) -> int:
+    from ame_core.runtime.backend import BackendError
+
+    backend = _backend(args, _project_dir(args))
+    try:
+        before = backend.get_run(args.run)
+        record = before if before.status.finished else backend.cancel(before.id)
+    except BackendError as exc:
+        raise UsageError(str(exc)) from None
+    if args.json:
+        print(json.dumps(record.to_json(), indent=2))
+    elif before.status.finished:
+        print(f"run {record.id} already {record.status.value}")
+    else:
+        print(f"run {record.id} {record.status.value}")
+    return 0
+
+
+# --- ame scheduler ---------------------------------------------------------------------------
+
+
+def run_scheduler(args: argparse.Namespace) -> int:
+    from ame_core.runtime.scheduler import Scheduler
+
+    loaded = _load(args)
+    backend = _backend(args, loaded.dir)
+
+    def log(line: str) -> None:
+        print(line, flush=True)
+
+    scheduler = Scheduler(loaded, backend, _tracking_uri(args, loaded.dir), log=log)
+    plan = scheduler.describe()
+    if not plan:
+        raise UsageError(
+            "nothing to schedule: no task has `triggers.schedule` and no model "
+            "has `monitoring.schedule`"
+        )
+    log(f"scheduler for project {loaded.name} ({backend.name} backend); Ctrl-C stops it")
+    for line in plan:
+        log(f"  {line}")
+    try:
+        scheduler.run()
+    except KeyboardInterrupt:
+        log("scheduler stopped; runs it started go on")
+        return 0
+    return 0

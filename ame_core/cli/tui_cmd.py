@@ -1,0 +1,103 @@
+"""`ame tui`: the terminal console (Textual), imported only when this command runs."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "tui",
+        help="open the terminal console: tasks, models, runs, logs, deployments",
+        description="A terminal console for the project: launch and watch runs, train, "
+        "validate and deploy models, follow logs, see problems in ame.yml. Closing it never "
+        "stops a run.",
+    )
+    parser.add_argument(
+        "--read-only", action="store_true", help="hide every action that changes anything"
+    )
+    parser.add_argument(
+        "--view",
+        choices=("tasks", "models", "runs", "deploy", "problems"),
+        default=None,
+        help="the view to open first (default: models)",
+    )
+    parser.add_argument(
+        "--config", metavar="FILE", help="key bindings (default: ~/.config/ame/tui.toml)"
+    )
+    # also accepted after the command: `ame tui --project DIR`
+    parser.add_argument("--project", dest="tui_project", metavar="DIR", help=argparse.SUPPRESS)
+    parser.set_defaults(func=run)
+
+
+def backend_label(args: argparse.Namespace) -> str:
+    name = args.backend or os.environ.get("AME_BACKEND") or "local"
+    if name != "kubernetes":
+        return name
+    where = "/".join(x for x in (args.context, args.namespace) if x)
+    return f"kubernetes {where}" if where else "kubernetes"
+
+
+def build_context(args: argparse.Namespace):
+    from ame_core.cli.main import UsageError
+    from ame_tui.services.context import AppContext, default_tracking_uri
+
+    project_arg = getattr(args, "tui_project", None) or args.project
+    start = Path(project_arg).expanduser() if project_arg else Path.cwd()
+    if project_arg and not start.exists():
+        raise UsageError(f"--project {project_arg}: no such directory")
+    project_file = find_project_file(start.resolve())
+    project_dir = project_file.parent.resolve()
+    tracking_uri = args.mlflow_uri or default_tracking_uri(project_dir)
+
+    def make_backend():  # called in a worker: a kubernetes client loads after the first frame
+        from ame_core.runtime.select import get_backend
+
+        return get_backend(
+            args.backend, project_dir, context=args.context, namespace=args.namespace
+        )
+
+    return AppContext(
+        project_dir=project_dir,
+        project_file=project_file,
+        tracking_uri=tracking_uri,
+        backend_factory=make_backend,
+        backend_label=backend_label(args),
+        read_only=bool(args.read_only),
+    )
+
+
+def find_project_file(start: Path) -> Path:
+    """The nearest ame.yml/ame.yaml at or above `start`, without importing the engine
+    (ame_core.workspace pulls in pydantic: seconds before the first frame)."""
+    from ame_core.cli.main import UsageError
+
+    for folder in (start, *start.parents):
+        found = [folder / name for name in ("ame.yml", "ame.yaml") if (folder / name).is_file()]
+        if len(found) == 2:
+            raise UsageError(f"both ame.yml and ame.yaml in {folder}: keep one")
+        if found:
+            return found[0]
+    raise UsageError(f"no ame.yml in {start} or its parents (ame init creates one)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ame_tui.app import AmeApp
+    from ame_tui.config import load_config
+
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    ctx = build_context(args)
+    config = load_config(Path(args.config) if args.config else None)
+    AmeApp(ctx, config, start_view=args.view).run()
+    # A worker may still wait on a run the user chose to leave running: do not wait for it
+    # (the run itself is a detached process and goes on).
+    import threading
+
+    if any(t is not threading.main_thread() and not t.daemon for t in threading.enumerate()):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
+    return 0

@@ -1,0 +1,480 @@
+"""The model lifecycle: train → validate → deploy, monitoring, status. The same for every backend.
+
+Everything here talks to a `Backend` (runs and serving) and the MLflow registry (versions,
+verdicts, the deployed alias); nothing here knows where tasks run. The CLI and the TUI call it.
+
+The verdict of a validation run is stored on the model version as tags (`ame.validation.*`), and
+the served version as the registry alias `deployed`, so any MLflow client sees both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ame_core.registry import DEPLOYED_ALIAS, Registry, RegistryError, Verdict, VersionInfo
+from ame_core.runtime.backend import Backend, BackendError, Endpoint, RunContext, RunRecord
+from ame_core.serving.health import Health
+
+SUPPORTED_SERVING = ("mlflow",)
+
+Say = Callable[[str], None]
+
+
+class LifecycleError(Exception):
+    """A lifecycle step that cannot go ahead; the message says why and what to do."""
+
+
+# --- the project --------------------------------------------------------------------------------
+
+
+@dataclass
+class LoadedProject:
+    """A project file, checked and indexed: what the lifecycle needs to find tasks and models."""
+
+    dir: Path
+    file: Path
+    analysis: Any  # ame_core.engine.Analysis
+
+    @property
+    def name(self) -> str:
+        return self.analysis.project.project
+
+    @property
+    def index(self) -> Any:
+        return self.analysis.index
+
+    @property
+    def resolver(self) -> Any:
+        return self.analysis.resolver
+
+    def model(self, name: str) -> Any:
+        found = self.index.models.get(name)
+        if found is None:
+            import difflib
+
+            known = sorted(self.index.models)
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            listing = f" (models: {', '.join(known)})" if known else " (it defines no models)"
+            raise LifecycleError(f"{self.file.name} has no model {name!r}{hint}{listing}")
+        return found
+
+
+def load_project(project_dir: Path | str | None = None) -> LoadedProject:
+    """Find, read and check the project file; LifecycleError if it has errors."""
+    from ame_core.runtime.loading import LoadError
+    from ame_core.runtime.loading import load_project as load
+
+    try:
+        loaded = load(project_dir)
+    except LoadError as exc:
+        raise LifecycleError(str(exc)) from None
+    return LoadedProject(loaded.dir, loaded.file, loaded.analysis)
+
+
+# --- results --------------------------------------------------------------------------------------
+
+
+@dataclass
+class ValidateResult:
+    model: str
+    version: str
+    run: RunRecord
+    verdict: Verdict | None  # None when the run was cancelled: no verdict recorded
+
+    @property
+    def passed(self) -> bool:
+        return self.verdict is not None and self.verdict.passed
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "version": self.version,
+            "run": self.run.to_json(),
+            "verdict": asdict(self.verdict) if self.verdict else None,
+        }
+
+
+@dataclass
+class TrainResult:
+    model: str
+    run: RunRecord
+    version: str | None  # the version the training run registered, if any
+    validation: ValidateResult | None = None
+    endpoint: Endpoint | None = None
+    # Why autoDeploy did not deploy (validation failed, deploy error), in words.
+    auto_deploy_note: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "run": self.run.to_json(),
+            "version": self.version,
+            "validation": self.validation.to_json() if self.validation else None,
+            "endpoint": self.endpoint.to_json() if self.endpoint else None,
+            "auto_deploy_note": self.auto_deploy_note,
+        }
+
+
+@dataclass
+class ModelStatus:
+    model: str
+    has_validation: bool
+    versions: list[VersionInfo] = field(default_factory=list)
+    deployed: str | None = None  # the registry's `deployed` alias
+    endpoint: Endpoint | None = None
+    health: Health | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "has_validation": self.has_validation,
+            "versions": [v.to_json() for v in self.versions],
+            "deployed": self.deployed,
+            "endpoint": self.endpoint.to_json() if self.endpoint else None,
+            "health": asdict(self.health) if self.health else None,
+        }
+
+
+def deployment_of(model: Any) -> Any:
+    """The model's deployment section (defaults when absent); unsupported serving is refused."""
+    from ame_core.spec.models import Deployment
+
+    deployment = model.deployment or Deployment()
+    if deployment.serving not in SUPPORTED_SERVING:
+        raise LifecycleError(
+            f"model {model.name}: serving {deployment.serving!r} is not supported yet "
+            f"(supported: {', '.join(SUPPORTED_SERVING)})"
+        )
+    return deployment
+
+
+# --- the lifecycle --------------------------------------------------------------------------------
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+class Lifecycle:
+    """Train, validate, deploy, monitor the models of one project on one backend."""
+
+    def __init__(
+        self,
+        project: LoadedProject,
+        backend: Backend,
+        tracking_uri: str,
+        *,
+        say: Say | None = None,
+        logs: Say | None = None,
+        run_timeout: float | None = None,
+    ) -> None:
+        self.project = project
+        self.backend = backend
+        self.tracking_uri = tracking_uri
+        self.registry = Registry(tracking_uri)
+        self.say = say or _quiet  # progress lines ("validating logreg v3 …")
+        self.logs = logs  # a task's log text as it comes, or None to just wait
+        self.run_timeout = run_timeout
+
+    @classmethod
+    def open(
+        cls,
+        project_dir: Path | str | None = None,
+        *,
+        backend: str | None = None,
+        tracking_uri: str | None = None,
+        context: str | None = None,
+        namespace: str | None = None,
+        say: Say | None = None,
+        logs: Say | None = None,
+        run_timeout: float | None = None,
+    ) -> Lifecycle:
+        """The lifecycle of the project in (or above) `project_dir`, on the chosen backend."""
+        import os
+
+        from ame_core.runtime.select import get_backend
+        from ame_core.tracking import tracking_uri_for
+
+        project = load_project(project_dir)
+        name = backend or os.environ.get("AME_BACKEND") or "local"
+        chosen = get_backend(name, project.dir, context=context, namespace=namespace)
+        uri = tracking_uri_for(project.dir, tracking_uri)
+        return cls(project, chosen, uri, say=say, logs=logs, run_timeout=run_timeout)
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    def context(
+        self,
+        kind: str = "task",
+        model: str | None = None,
+        version: str | None = None,
+        env: dict[str, str] | None = None,
+    ) -> RunContext:
+        return RunContext(
+            project_dir=self.project.dir,
+            project=self.project.name,
+            tracking_uri=self.tracking_uri,
+            kind=kind,
+            env=dict(env or {}),
+            model_name=model,
+            model_version=version,
+        )
+
+    def _model_env(self, model: str, version: str) -> dict[str, str]:
+        """What a validation or monitoring task gets: the version it must judge."""
+        return {
+            "AME_MODEL_NAME": model,
+            "AME_MODEL_VERSION": str(version),
+            "AME_MODEL_URI": f"models:/{model}/{version}",
+        }
+
+    def _run(self, slot: Any, what: str, context: RunContext) -> RunRecord:
+        """Resolve the slot's task, submit it, stream its logs (if asked) and wait for it."""
+        from ame_core.resolve import ResolveError
+
+        try:
+            resolved = self.project.resolver.resolve_task(slot.task, self.project.index)
+        except ResolveError as exc:
+            raise LifecycleError(f"the {what} task of {context.model_name}: {exc}") from None
+        record = self.backend.submit(resolved, context)
+        self.say(f"{what} run {record.id} ({resolved.name}) {record.status.value}")
+        if self.logs is not None:
+            for chunk in self.backend.follow_logs(record.id):
+                self.logs(chunk.text)
+        return self.backend.wait(record.id, timeout=self.run_timeout)
+
+    # --- train ----------------------------------------------------------------------------------
+
+    def train(self, model_name: str, auto_deploy: bool | None = None) -> TrainResult:
+        """Run the training task; report the version it registered; autoDeploy if configured."""
+        model = self.project.model(model_name)
+        if model.training is None:
+            raise LifecycleError(f"model {model_name} has no training task (`training: {{task}}`)")
+        context = self.context("training", model_name, env={"AME_MODEL_NAME": model_name})
+        run = self._run(model.training, "training", context)
+        version = self._registered_version(model_name, run)
+        result = TrainResult(model_name, run, version)
+        if run.status.value != "succeeded":
+            self.say(f"training run {run.id} {run.status.value}: {run.reason or 'see its log'}")
+            return result
+        if version is None:
+            self.say(f"training run {run.id} registered no version of {model_name}")
+            return result
+        self.say(f"training run {run.id} registered {model_name} v{version}")
+        wanted = auto_deploy
+        if wanted is None:
+            wanted = bool(model.deployment and model.deployment.auto_deploy)
+        if wanted:
+            self._auto_deploy(model, result)
+        return result
+
+    def _registered_version(self, model_name: str, run: RunRecord) -> str | None:
+        """The version registered by the run's MLflow run (or by one of its pipeline steps)."""
+        pending, seen, found = [run], set(), []
+        while pending:
+            record = pending.pop()
+            if record.id in seen:
+                continue
+            seen.add(record.id)
+            version = self.registry.version_for_run(model_name, record.mlflow_run_id)
+            if version is not None:
+                found.append(int(version))
+            for step_id in record.step_ids:
+                try:
+                    pending.append(self.backend.get_run(step_id))
+                except BackendError:
+                    continue
+        return str(max(found)) if found else None
+
+    def _auto_deploy(self, model: Any, result: TrainResult) -> None:
+        assert result.version is not None
+        name, version = model.name, result.version
+        if model.validation is not None:
+            result.validation = self.validate(name, version)
+            if not result.validation.passed:
+                result.auto_deploy_note = f"{name} v{version} did not pass validation: not deployed"
+                self.say(result.auto_deploy_note)
+                return
+        try:
+            result.endpoint = self.deploy(name, version)
+        except (LifecycleError, BackendError, RegistryError) as exc:
+            result.auto_deploy_note = f"autoDeploy of {name} v{version} failed: {exc}"
+            self.say(result.auto_deploy_note)
+
+    # --- validate -----------------------------------------------------------------------------
+
+    def validate(
+        self, model_name: str, version: str | None = None, alias: str | None = None
+    ) -> ValidateResult:
+        """Run the validation task on one version (default: the latest) and record the verdict."""
+        model = self.project.model(model_name)
+        if model.validation is None:
+            raise LifecycleError(
+                f"model {model_name} has no validation task (`validation: {{task}}`)"
+            )
+        version = self.registry.resolve(model_name, version, alias)
+        self.say(f"validating {model_name} v{version}")
+        context = self.context(
+            "validation", model_name, version, env=self._model_env(model_name, version)
+        )
+        run = self._run(model.validation, "validation", context)
+        if run.status.value == "cancelled":
+            self.say(f"validation run {run.id} was cancelled: no verdict recorded")
+            return ValidateResult(model_name, version, run, None)
+        passed = run.status.value == "succeeded"
+        reason = None if passed else (run.reason or f"exit code {run.exit_code}")
+        verdict = self.registry.set_verdict(
+            model_name, version, passed, run.id, run.mlflow_run_id, reason
+        )
+        self.say(f"{model_name} v{version} {verdict.status} validation (run {run.id})")
+        return ValidateResult(model_name, version, run, verdict)
+
+    # --- deploy ---------------------------------------------------------------------------------
+
+    def check_deployable(self, model: Any, version: str) -> None:
+        """Refuse a version that failed validation, or was never validated when it should be."""
+        info = self.registry.version(model.name, version, with_metrics=False)
+        verdict = info.verdict
+        if verdict is not None and not verdict.passed:
+            when = f" at {verdict.time}" if verdict.time else ""
+            run = f" (run {verdict.run_id}{when})" if verdict.run_id else ""
+            raise LifecycleError(
+                f"{model.name} v{version} failed validation{run}: not deployed; "
+                "use --force to deploy it anyway"
+            )
+        if verdict is None and model.validation is not None:
+            raise LifecycleError(
+                f"{model.name} v{version} has not been validated: run `ame model validate "
+                f"{model.name} --version {version}` first, or use --force to deploy it anyway"
+            )
+
+    def deploy(
+        self,
+        model_name: str,
+        version: str | None = None,
+        alias: str | None = None,
+        force: bool = False,
+    ) -> Endpoint:
+        """Serve a version (default: the latest); a running version is replaced without a gap."""
+        model = self.project.model(model_name)
+        deployment = deployment_of(model)
+        version = self.registry.resolve(model_name, version, alias)
+        if not force:
+            self.check_deployable(model, version)
+        self.say(f"deploying {model_name} v{version} ({self.backend.name})")
+        context = self.context("deployment", model_name, version)
+        endpoint = self.backend.deploy(model_name, version, context, deployment)
+        self.registry.set_deployed(model_name, version)
+        self.say(f"{model_name} v{version} is served at {endpoint.url}")
+        return endpoint
+
+    def undeploy(self, model_name: str) -> bool:
+        """Stop serving; False when the model was not served."""
+        self.project.model(model_name)
+        context = self.context("deployment", model_name)
+        was = self.backend.endpoint(model_name, context) is not None
+        self.backend.undeploy(model_name, context)
+        self.registry.clear_deployed(model_name)
+        return was
+
+    # --- status and monitoring --------------------------------------------------------------
+
+    def deployed_version(self, model_name: str) -> str | None:
+        """The version being served: the backend's endpoint, else the registry alias."""
+        endpoint = self.backend.endpoint(model_name, self.context("deployment", model_name))
+        if endpoint is not None and endpoint.version:
+            return endpoint.version
+        return self.registry.deployed(model_name)
+
+    def status(self, model_name: str, health: bool = True) -> ModelStatus:
+        model = self.project.model(model_name)
+        result = ModelStatus(model_name, has_validation=model.validation is not None)
+        result.versions = self.registry.versions(model_name)
+        result.deployed = next(
+            (v.version for v in result.versions if DEPLOYED_ALIAS in v.aliases), None
+        )
+        result.endpoint = self.backend.endpoint(model_name, self.context("deployment", model_name))
+        if health and result.endpoint is not None and result.endpoint.url:
+            result.health = self.check_health(model_name, result.endpoint)
+        return result
+
+    def check_health(self, model_name: str, endpoint: Endpoint) -> Health:
+        from ame_core.serving.health import probe
+
+        example = self.input_example(model_name, endpoint.version)
+        return probe(endpoint.url or "", example)
+
+    def input_example(self, model_name: str, version: str) -> bytes | None:
+        """The version's serving input example (logged with the model), cached under .ame/."""
+        cache = self.project.dir / ".ame" / "cache" / "examples" / f"{model_name}-v{version}.json"
+        if cache.is_file():
+            return cache.read_bytes()
+        try:
+            import mlflow
+            import mlflow.artifacts
+
+            # `models:/` URIs resolve through the process-wide registry URI.
+            mlflow.set_tracking_uri(self.tracking_uri)
+            mlflow.set_registry_uri(self.tracking_uri)
+            path = mlflow.artifacts.download_artifacts(
+                artifact_uri=f"models:/{model_name}/{version}/serving_input_example.json"
+            )
+            data = Path(path).read_bytes()
+        except Exception:  # no example logged, or the store is unreachable: no smoke request
+            return None
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        cache.write_bytes(data)
+        return data
+
+    def run_monitoring(self, model_name: str) -> RunRecord:
+        """Run the monitoring task against the deployed version (validation's environment)."""
+        model = self.project.model(model_name)
+        if model.monitoring is None:
+            raise LifecycleError(
+                f"model {model_name} has no monitoring task (`monitoring: {{task}}`)"
+            )
+        version = self.deployed_version(model_name)
+        if version is None:
+            raise LifecycleError(
+                f"{model_name} is not deployed; monitoring runs against the deployed version "
+                f"(deploy one: ame model deploy {model_name})"
+            )
+        self.say(f"monitoring {model_name} v{version}")
+        context = self.context(
+            "monitoring", model_name, version, env=self._model_env(model_name, version)
+        )
+        run = self._run(model.monitoring, "monitoring", context)
+        run.model_name, run.model_version = (
+            run.model_name or model_name,
+            run.model_version or version,
+        )
+        return run
+
+    def models(self) -> list[dict[str, Any]]:
+        """One line per model of the project: latest version, its verdict, what is served."""
+        rows = []
+        for name, model in self.project.index.models.items():
+            versions = self.registry.versions(name, with_metrics=False)
+            latest = versions[0] if versions else None
+            endpoint = self.backend.endpoint(name, self.context("deployment", name))
+            verdict = latest.verdict if latest else None
+            rows.append(
+                {
+                    "model": name,
+                    "versions": len(versions),
+                    "latest": latest.version if latest else None,
+                    "latest_validation": verdict.status if verdict else None,
+                    "deployed": next(
+                        (v.version for v in versions if DEPLOYED_ALIAS in v.aliases), None
+                    ),
+                    "endpoint": endpoint.to_json() if endpoint else None,
+                    "auto_deploy": bool(model.deployment and model.deployment.auto_deploy),
+                    "has_validation": model.validation is not None,
+                    "has_monitoring": model.monitoring is not None,
+                }
+            )
+        return rows

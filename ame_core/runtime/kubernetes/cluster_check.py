@@ -1,0 +1,238 @@
+"""`ame cluster check`: can ame work in this cluster and namespace, and if not, what to do.
+
+API reachable, namespace exists, each permission ame needs (a SelfSubjectAccessReview per verb
+and resource), GPUs the nodes offer (allocatable `nvidia.com/gpu`), and the MLflow URI tasks in
+the cluster will use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ame_core.runtime.kubernetes.client import Forbidden, KubeError, NotFound, Unreachable
+
+OK, WARN, FAIL = "ok", "warn", "fail"
+
+# (API group, resource, verbs): exactly what ame creates and reads (deploy/rbac.yaml).
+PERMISSIONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("batch", "jobs", ("create", "get", "list", "watch", "patch", "delete")),
+    ("batch", "cronjobs", ("create", "get", "list", "patch", "delete")),
+    ("", "pods", ("get", "list", "watch")),
+    ("", "pods/log", ("get",)),
+    ("", "pods/portforward", ("create",)),
+    ("", "configmaps", ("create", "get", "list", "patch", "delete")),
+    ("", "secrets", ("create", "list", "patch", "delete")),
+    ("", "services", ("create", "get", "patch", "delete")),
+    ("apps", "deployments", ("create", "get", "list", "patch", "delete")),
+    ("networking.k8s.io", "ingresses", ("create", "get", "patch", "delete")),
+)
+
+
+@dataclass
+class Check:
+    name: str
+    status: str
+    detail: str
+    fix: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def run_checks(backend: Any, tracking_uri: str, cluster_mlflow_uri: str | None) -> list[Check]:
+    checks: list[Check] = []
+    try:
+        kube = backend.kube
+    except KubeError as exc:
+        return [Check("kubeconfig", FAIL, str(exc), "point KUBECONFIG at your cluster's config")]
+    except Exception as exc:  # config problems are BackendErrors with a message
+        return [Check("kubeconfig", FAIL, str(exc), "point KUBECONFIG at your cluster's config")]
+    ns = kube.namespace
+    try:
+        try:
+            version = kube.call("get", "version", _version_api(kube).get_code)
+        except NotFound:  # it answered; some API fronts do not serve /version/
+            version = {"gitVersion": "(version not reported)"}
+        checks.append(
+            Check(
+                "API server",
+                OK,
+                f"{kube.host} (context {kube.context}), Kubernetes "
+                f"{version.get('gitVersion', '?')}",
+            )
+        )
+    except Unreachable as exc:
+        checks.append(
+            Check(
+                "API server",
+                FAIL,
+                str(exc),
+                "start the cluster or choose the right context (--context)",
+            )
+        )
+        return checks
+    except KubeError as exc:
+        checks.append(Check("API server", FAIL, str(exc), "check your credentials"))
+        return checks
+    checks.append(_namespace_check(backend, kube, ns))
+    checks.extend(_permission_checks(kube, ns))
+    checks.append(_gpu_check(kube))
+    checks.append(_mlflow_check(tracking_uri, cluster_mlflow_uri))
+    return checks
+
+
+def _version_api(kube: Any) -> Any:
+    from kubernetes import client
+
+    return client.VersionApi(kube.api_client)
+
+
+def _namespace_check(backend: Any, kube: Any, ns: str) -> Check:
+    try:
+        kube.call("get", "namespaces", kube.core.read_namespace, ns, name=ns)
+        return Check("namespace", OK, f"'{ns}' exists")
+    except NotFound:
+        return Check(
+            "namespace",
+            FAIL,
+            f"'{ns}' does not exist",
+            f"kubectl create namespace {ns} (or apply deploy/namespace.yaml), or --namespace",
+        )
+    except Forbidden:
+        # Reading namespaces is often not allowed; listing inside it tells as much.
+        try:
+            backend._list("ConfigMap", {"app.kubernetes.io/managed-by": "ame"})
+            return Check("namespace", OK, f"'{ns}' exists (seen from inside)")
+        except NotFound:
+            return Check(
+                "namespace", FAIL, f"'{ns}' does not exist", f"kubectl create namespace {ns}"
+            )
+        except KubeError as exc:
+            return Check(
+                "namespace",
+                WARN,
+                f"cannot tell whether '{ns}' exists: {exc}",
+                "ask for the Role in deploy/rbac.yaml",
+            )
+    except KubeError as exc:
+        return Check("namespace", FAIL, str(exc), "")
+
+
+def access_review(kube: Any, ns: str, group: str, resource: str, verb: str) -> tuple[bool, str]:
+    plain, _, sub = resource.partition("/")
+    attributes: dict[str, Any] = {"namespace": ns, "verb": verb, "group": group, "resource": plain}
+    if sub:
+        attributes["subresource"] = sub
+    body = {
+        "apiVersion": "authorization.k8s.io/v1",
+        "kind": "SelfSubjectAccessReview",
+        # A name of its own per review: the API ignores it; it keeps reviews apart in logs.
+        "metadata": {"name": f"ame-{verb}-{resource.replace('/', '-')}-{group or 'core'}"},
+        "spec": {"resourceAttributes": attributes},
+    }
+    result = kube.call(
+        "create",
+        "selfsubjectaccessreviews",
+        kube.authorization.create_self_subject_access_review,
+        body,
+    )
+    status = result.get("status") or {}
+    return bool(status.get("allowed")), status.get("reason") or ""
+
+
+def _permission_checks(kube: Any, ns: str) -> list[Check]:
+    out = []
+    for group, resource, verbs in PERMISSIONS:
+        missing = []
+        try:
+            for verb in verbs:
+                allowed, _reason = access_review(kube, ns, group, resource, verb)
+                if not allowed:
+                    missing.append(verb)
+        except KubeError as exc:
+            out.append(
+                Check(
+                    f"permission {resource}",
+                    WARN,
+                    f"cannot ask the API: {exc}",
+                    "ame needs to create selfsubjectaccessreviews to check",
+                )
+            )
+            continue
+        qualified = f"{resource}.{group}" if group else resource
+        if missing:
+            out.append(
+                Check(
+                    f"permission {qualified}",
+                    FAIL,
+                    f"missing: {', '.join(missing)} (has: "
+                    f"{', '.join(v for v in verbs if v not in missing) or 'none'})",
+                    f"bind the Role in deploy/rbac.yaml in namespace {ns} "
+                    f"(kubectl -n {ns} apply -f deploy/rbac.yaml)",
+                )
+            )
+        else:
+            out.append(Check(f"permission {qualified}", OK, ", ".join(verbs)))
+    return out
+
+
+def _gpu_check(kube: Any) -> Check:
+    from ame_core.quantity import parse_quantity
+
+    try:
+        nodes = kube.call("list", "nodes", kube.core.list_node).get("items") or []
+    except Forbidden:
+        return Check(
+            "GPUs",
+            WARN,
+            "cannot list nodes (a cluster-wide permission)",
+            "optional: an admin can grant 'list nodes' to show GPU capacity",
+        )
+    except KubeError as exc:
+        return Check("GPUs", WARN, str(exc), "")
+    total = 0
+    with_gpu = 0
+    for node in nodes:
+        value = ((node.get("status") or {}).get("allocatable") or {}).get("nvidia.com/gpu")
+        if value:
+            count = int(parse_quantity(value))
+            total += count
+            with_gpu += 1 if count else 0
+    if total:
+        return Check(
+            "GPUs", OK, f"{total} nvidia.com/gpu allocatable on {with_gpu} of {len(nodes)} nodes"
+        )
+    return Check(
+        "GPUs",
+        WARN,
+        f"no node offers nvidia.com/gpu ({len(nodes)} nodes)",
+        "tasks asking for nvidia.com/gpu will stay queued; install the NVIDIA device "
+        "plugin on GPU nodes",
+    )
+
+
+def _mlflow_check(tracking_uri: str, cluster_mlflow_uri: str | None) -> Check:
+    from ame_core.runtime.kubernetes.render import is_local_only
+
+    uri = cluster_mlflow_uri or tracking_uri
+    if is_local_only(uri):
+        return Check(
+            "MLflow for tasks",
+            FAIL,
+            f"{uri} is only reachable from this machine",
+            "run an MLflow server in the cluster (kubectl apply -f deploy/mlflow.yaml) and pass "
+            "--cluster-mlflow-uri http://mlflow.<namespace>.svc:5000 (AME_CLUSTER_MLFLOW_URI)",
+        )
+    detail = f"{uri}" + ("" if cluster_mlflow_uri else " (same as the local one)")
+    return Check("MLflow for tasks", OK, detail + "; pods must reach it (not tested from here)")
+
+
+def table(checks: list[Check]) -> str:
+    rows = [("CHECK", "STATUS", "DETAIL", "WHAT TO DO")]
+    rows += [(c.name, c.status.upper(), c.detail, c.fix or "-") for c in checks]
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    lines = []
+    for row in rows:
+        lines.append("  ".join(row[i].ljust(widths[i]) for i in range(3)) + "  " + row[3])
+    return "\n".join(line.rstrip() for line in lines) + "\n"

@@ -1,0 +1,62 @@
+"""Loading the project a command works on, with one-line errors (no tracebacks)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ame_core.resolve import ResolvedTask
+
+
+class LoadError(Exception):
+    """The project cannot be used as it is; one line for the user."""
+
+
+@dataclass
+class LoadedProject:
+    file: Path
+    dir: Path
+    analysis: Any  # ame_core.engine.Analysis
+    project: Any  # ame_core.spec.Project
+
+    @property
+    def name(self) -> str:
+        return self.project.project
+
+    def task_names(self) -> list[str]:
+        return list(self.analysis.index.tasks) if self.analysis.index else []
+
+    def resolve(self, name: str) -> ResolvedTask:
+        from ame_core.resolve import ResolveError
+
+        try:
+            return self.analysis.resolver.resolve_by_name(name)
+        except ResolveError as exc:
+            raise LoadError(f"{self.file.name}: {exc}") from None
+
+
+def load_project(project_dir: str | Path | None = None) -> LoadedProject:
+    from ame_core.engine import analyze
+    from ame_core.workspace import ProjectFileError, find_project_file, workspace_for
+
+    try:
+        path = find_project_file(Path(project_dir) if project_dir else None)
+    except ProjectFileError as exc:
+        raise LoadError(str(exc)) from None
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LoadError(f"{path}: cannot read: {exc}") from None
+    analysis = analyze(text, str(path), workspace_for(path))
+    if analysis.project is None or analysis.errors:
+        errors = analysis.errors
+        first = errors[0] if errors else None
+        where = (
+            f"{path}:{first.range.start_line + 1}:{first.range.start_col + 1}: " if first else ""
+        )
+        detail = f"{where}{first.message}" if first else f"{path}: not a project file"
+        more = f" (and {len(errors) - 1} more; run `ame lint`)" if len(errors) > 1 else ""
+        raise LoadError(f"{detail}{more}")
+    return LoadedProject(path, path.parent.resolve(), analysis, analysis.project)

@@ -1,0 +1,253 @@
+"""The `ame` commands of the kubernetes backend: dry runs, `ame cluster check`, schedules."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import kubernetes_validate
+import pytest
+import yaml
+from k8s_harness import NAMESPACE, KmockServer, Kubelet, load_example, write_kubeconfig
+
+from ame_core.cli.main import main
+
+K8S_VERSION = kubernetes_validate.latest_version()
+
+
+def ame(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ame_core", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_task_dry_run_prints_valid_yaml_and_touches_nothing(
+    kmock_server: KmockServer, tmp_path: Path
+) -> None:
+    project, _ = load_example("quickstart", tmp_path)
+    before = sorted(p.name for p in project.iterdir())
+    kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", kmock_server.url, namespace="ml")
+    env = {
+        **os.environ,
+        "KUBECONFIG": str(kubeconfig),
+        "MLFLOW_TRACKING_URI": "http://mlflow.example.com",
+    }
+    env.pop("AME_CLUSTER_MLFLOW_URI", None)
+    out = ame(
+        "--project", str(project), "--backend", "kubernetes",
+        "task", "run", "train_logreg", "--dry-run",
+        cwd=tmp_path, env=env,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    docs = [d for d in yaml.safe_load_all(out.stdout) if d]
+    assert [d["kind"] for d in docs] == ["Job", "ConfigMap"]
+    for doc in docs:
+        kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
+        assert doc["metadata"]["namespace"] == "ml"  # the context's namespace
+    env_vars = {
+        e["name"]: e.get("value")
+        for e in docs[0]["spec"]["template"]["spec"]["containers"][0]["env"]
+    }
+    assert env_vars["MLFLOW_TRACKING_URI"] == "http://mlflow.example.com"
+    # Nothing touched: no request reached the cluster, no MLflow store, no files.
+    assert len(list(kmock_server.handler)) == 0
+    assert sorted(p.name for p in project.iterdir()) == before
+
+
+def test_pipeline_dry_run_with_namespace_option(tmp_path: Path, monkeypatch, capsys) -> None:
+    project, _ = load_example("pipeline", tmp_path)
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "none"))  # no cluster at all
+    code = main(
+        ["--project", str(project), "--backend", "kubernetes", "--namespace", "team-a",
+         "task", "run", "full_pipeline", "--dry-run"]
+    )  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0
+    docs = [d for d in yaml.safe_load_all(out) if d]
+    assert [d["kind"] for d in docs] == ["ConfigMap", "Job", "Job", "Job", "Job"]
+    assert {d["metadata"]["namespace"] for d in docs} == {"team-a"}
+
+
+def test_deploy_dry_run_needs_no_registry(tmp_path: Path, monkeypatch, capsys) -> None:
+    project, _ = load_example("quickstart", tmp_path)
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "none"))
+    code = main(
+        ["--project", str(project), "--backend", "kubernetes", "--namespace", "ml",
+         "--mlflow-uri", "http://mlflow.ml.svc:5000",
+         "model", "deploy", "logreg", "--version", "42", "--dry-run"]
+    )  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0
+    docs = [d for d in yaml.safe_load_all(out) if d]
+    assert [d["kind"] for d in docs] == ["Deployment", "Service"]
+    for doc in docs:
+        kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
+    command = docs[0]["spec"]["template"]["spec"]["containers"][0]["command"][-1]
+    assert "models:/logreg/42" in command
+    assert not (project / ".ame").exists()
+
+
+def _allow_all_but(server: KmockServer, denied: set[tuple[str, str]]) -> None:
+    def review(request):
+        attrs = request.data["spec"]["resourceAttributes"]
+        resource = attrs["resource"] + (
+            f"/{attrs['subresource']}" if attrs.get("subresource") else ""
+        )
+        allowed = (attrs["verb"], resource) not in denied
+        return {**request.data, "status": {"allowed": allowed}}
+
+    server.call(
+        lambda: (
+            server.handler["post /apis/authorization.k8s.io/v1/selfsubjectaccessreviews"] << review
+        )
+    )
+
+
+def test_cluster_check_table(
+    cluster: Kubelet, kmock_server: KmockServer, tmp_path: Path, capsys
+) -> None:
+    # kmock cannot parse the namespaces URLs of the core API: answer that read explicitly.
+    namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}}
+    kmock_server.call(
+        lambda: kmock_server.handler[f"get /api/v1/namespaces/{NAMESPACE}"] << namespace
+    )
+    cluster.core.create_node(
+        {
+            "apiVersion": "v1",
+            "kind": "Node",
+            "metadata": {"name": "gpu-node"},
+            "status": {"allocatable": {"cpu": "16", "nvidia.com/gpu": "2"}},
+        },
+        _preload_content=False,
+    )
+    _allow_all_but(kmock_server, {("delete", "secrets")})
+    code = main(
+        ["cluster", "check", "--cluster-mlflow-uri", "http://mlflow.ame-test.svc:5000", "--json"]
+    )
+    checks = {c["name"]: c for c in json.loads(capsys.readouterr().out)}
+    assert code == 1
+    assert checks["API server"]["status"] == "ok"
+    assert checks["namespace"]["status"] == "ok"
+    assert checks["permission jobs.batch"]["status"] == "ok"
+    assert checks["permission secrets"]["status"] == "fail"
+    assert "missing: delete" in checks["permission secrets"]["detail"]
+    assert "deploy/rbac.yaml" in checks["permission secrets"]["fix"]
+    assert checks["GPUs"]["detail"].startswith("2 nvidia.com/gpu allocatable on 1 of 1")
+    assert checks["MLflow for tasks"]["status"] == "ok"
+
+    # As a table, with a local-only MLflow store (a failure with what to do).
+    code = main(["cluster", "check", "--cluster-mlflow-uri", "sqlite:///tmp/x.db"])
+    table = capsys.readouterr().out
+    assert code == 1
+    assert table.splitlines()[0].split() == ["CHECK", "STATUS", "DETAIL", "WHAT", "TO", "DO"]
+    assert "deploy/mlflow.yaml" in table
+
+
+def test_cluster_check_unreachable(tmp_path: Path, monkeypatch, capsys) -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv(
+        "KUBECONFIG", str(write_kubeconfig(tmp_path / "kc", f"http://127.0.0.1:{port}"))
+    )
+    assert main(["cluster", "check"]) == 1
+    out = capsys.readouterr().out
+    assert "API server" in out and "FAIL" in out and "cannot reach the Kubernetes API" in out
+
+
+SCHEDULED = """\
+project: nightly
+tasks:
+  - name: retrain
+    executor: !pip
+      pythonVersion: "3.11"
+      command: python train.py
+    triggers:
+      schedule: "30 1 * * *"
+"""
+
+
+def test_schedule_apply_list_delete(
+    cluster: Kubelet, tmp_path: Path, mlflow_uri: str, capsys
+) -> None:
+    project = tmp_path / "nightly"
+    project.mkdir()
+    (project / "ame.yml").write_text(SCHEDULED)
+    (project / "train.py").write_text("print('train')\n")
+    base = ["--project", str(project), "--mlflow-uri", mlflow_uri]
+    assert main([*base, "schedule", "apply"]) == 0
+    assert "applied CronJob ame-nightly-retrain" in capsys.readouterr().out
+    crons = json.loads(
+        cluster.batch.list_namespaced_cron_job(NAMESPACE, _preload_content=False).data
+    )["items"]
+    assert [c["spec"]["schedule"] for c in crons] == ["30 1 * * *"]
+    kubernetes_validate.validate(crons[0], K8S_VERSION, strict=True)
+
+    assert main([*base, "schedule", "list", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [(s["name"], s["task"]) for s in listed] == [("ame-nightly-retrain", "retrain")]
+
+    # The CronJob controller starts a Job from the template: any ame process sees the run.
+    template = crons[0]["spec"]["jobTemplate"]
+    job = {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {
+            "name": "ame-nightly-retrain-29410530",
+            "labels": template["metadata"]["labels"],
+            "annotations": crons[0]["metadata"]["annotations"],
+        },
+        "spec": template["spec"],
+    }
+    cluster.batch.create_namespaced_job(NAMESPACE, job, _preload_content=False)
+    pod = cluster.pod_for("ame-nightly-retrain-29410530")
+    cluster.running(pod, "ame-nightly-retrain-29410530")
+    from ame_core.runtime.backend import RunStatus
+    from ame_core.runtime.kubernetes.backend import KubernetesBackend
+
+    runs = KubernetesBackend(project).list_runs("nightly")
+    assert [(r.id, r.task, r.kind, r.status) for r in runs] == [
+        ("ame-nightly-retrain-29410530", "retrain", "scheduled", RunStatus.RUNNING)
+    ]
+    assert KubernetesBackend(project).get_run(runs[0].id).status is RunStatus.RUNNING
+
+    # The schedule changes: apply updates the CronJob.
+    (project / "ame.yml").write_text(SCHEDULED.replace("30 1", "0 3"))
+    assert main([*base, "schedule", "apply"]) == 0
+    capsys.readouterr()
+    crons = json.loads(
+        cluster.batch.list_namespaced_cron_job(NAMESPACE, _preload_content=False).data
+    )["items"]
+    assert [c["spec"]["schedule"] for c in crons] == ["0 3 * * *"]
+
+    assert main([*base, "schedule", "delete"]) == 0
+    assert "deleted CronJob ame-nightly-retrain" in capsys.readouterr().out
+    assert main([*base, "schedule", "list"]) == 0
+    assert "no schedules" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", [["cluster"], ["schedule"]])
+def test_group_without_subcommand_prints_help(command: list[str], capsys) -> None:
+    assert main(command) == 2
+    assert "COMMAND" in capsys.readouterr().out
+
+
+def test_schedule_dry_run(tmp_path: Path, monkeypatch, capsys) -> None:
+    project = tmp_path / "nightly"
+    project.mkdir()
+    (project / "ame.yml").write_text(SCHEDULED)
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "none"))
+    assert main(["--project", str(project), "schedule", "apply", "--dry-run"]) == 0
+    docs = [d for d in yaml.safe_load_all(capsys.readouterr().out) if d]
+    assert [d["kind"] for d in docs] == ["CronJob"]
+    kubernetes_validate.validate(docs[0], K8S_VERSION, strict=True)
