@@ -29,15 +29,53 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p_del.set_defaults(func=run_delete)
 
 
-def _store():
+class _ClusterStore:
+    """The same three operations on the cluster: one labelled Secret per key, which tasks
+    reference with `secretKeyRef` (`--backend kubernetes`)."""
+
+    def __init__(self, context: str | None, namespace: str | None) -> None:
+        self.options = {"context": context, "namespace": namespace}
+
+    def set(self, key: str, value: str) -> None:
+        from ame_core.runtime.kubernetes.secrets import set_secret
+
+        set_secret(key, value, **self.options)
+
+    def keys(self) -> list[str]:
+        from ame_core.runtime.kubernetes.secrets import list_secrets
+
+        return list_secrets(**self.options)
+
+    def delete(self, key: str) -> bool:
+        from ame_core.runtime.kubernetes.secrets import delete_secret
+
+        return delete_secret(key, **self.options)
+
+
+def _store(args: argparse.Namespace):
+    from ame_core.runtime.backend import BackendError
+    from ame_core.runtime.select import backend_name
+
+    try:
+        backend = backend_name(getattr(args, "backend", None))
+    except BackendError as exc:
+        raise UsageError(str(exc)) from None
+    if backend == "kubernetes":
+        return _ClusterStore(getattr(args, "context", None), getattr(args, "namespace", None))
     from ame_core.runtime.secrets import SecretStore
 
     return SecretStore()
 
 
-def run_set(args: argparse.Namespace) -> int:
+def _errors():
+    """The errors a store raises that the user can act on (one line each)."""
+    from ame_core.runtime.backend import BackendError
     from ame_core.runtime.secrets import SecretError
 
+    return (SecretError, BackendError)
+
+
+def run_set(args: argparse.Namespace) -> int:
     if sys.stdin.isatty():
         import getpass
 
@@ -51,19 +89,17 @@ def run_set(args: argparse.Namespace) -> int:
     if not value:
         raise UsageError(f"no value given for {args.key}; type it at the prompt or pipe it in")
     try:
-        _store().set(args.key, value)
-    except SecretError as exc:
+        _store(args).set(args.key, value)
+    except _errors() as exc:
         raise UsageError(str(exc)) from None
     print(f"secret {args.key} saved", file=sys.stderr)
     return 0
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from ame_core.runtime.secrets import SecretError
-
     try:
-        keys = _store().keys()
-    except SecretError as exc:
+        keys = _store(args).keys()
+    except _errors() as exc:
         raise UsageError(str(exc)) from None
     if args.json:
         print(json.dumps(keys))
@@ -74,13 +110,11 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_delete(args: argparse.Namespace) -> int:
-    from ame_core.runtime.secrets import SecretError
-
     try:
-        deleted = _store().delete(args.key)
-    except SecretError as exc:
+        deleted = _store(args).delete(args.key)
+    except _errors() as exc:
         raise UsageError(str(exc)) from None
     if not deleted:
-        raise UsageError(f"no secret '{args.key}' in AME's secret store")
+        raise UsageError(f"no secret '{args.key}' to delete")
     print(f"secret {args.key} deleted", file=sys.stderr)
     return 0

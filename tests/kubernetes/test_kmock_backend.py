@@ -374,6 +374,21 @@ def test_secrets_are_labelled_and_never_listed_with_values(cluster: Kubelet) -> 
     assert secrets.list_secrets() == []
 
 
+def test_secret_commands_manage_cluster_secrets(cluster: Kubelet, monkeypatch, capsys) -> None:
+    import io
+
+    from ame_core.cli.main import main
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("t0ken-value\n"))
+    assert main(["secret", "set", "api_token", "--backend", "kubernetes"]) == 0
+    assert main(["--backend", "kubernetes", "secret", "list"]) == 0
+    assert main(["secret", "delete", "api_token", "--backend", "kubernetes"]) == 0
+    out = capsys.readouterr()
+    assert out.out.split() == ["api_token"]
+    assert "t0ken-value" not in out.out + out.err
+    assert main(["secret", "delete", "api_token", "--backend", "kubernetes"]) == 2
+
+
 def test_follow_logs_until_the_run_ends(cluster: Kubelet, quickstart) -> None:
     import threading
 
