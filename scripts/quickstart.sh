@@ -9,7 +9,7 @@ if ! command -v uv >/dev/null 2>&1; then
 fi
 if command -v uv >/dev/null 2>&1; then
   [ -x .venv/bin/python ] || uv venv --quiet --python 3.11 .venv
-  uv pip install --quiet --python .venv/bin/python -e .
+  uv pip install --quiet --compile-bytecode --python .venv/bin/python -e .
 else
   [ -x .venv/bin/python ] || python3 -m venv .venv
   .venv/bin/python -m pip install --quiet -e .
