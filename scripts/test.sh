@@ -13,6 +13,11 @@ else
   [ -x .venv/bin/python ] || python3 -m venv .venv
   .venv/bin/python -m pip install --quiet -e '.[test]'
 fi
+# A real editor for the language server's end-to-end test: Debian's headless Neovim.
+if ! command -v nvim >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq neovim >/dev/null) \
+    || echo "neovim could not be installed: the Neovim test will be skipped" >&2
+fi
 export PATH="$PWD/.venv/bin:$PATH"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .

@@ -1,0 +1,174 @@
+"""Diagnostics: pushed per URI after a debounce, and pulled (`textDocument/diagnostic`).
+
+A push is published only for the version it was computed from, and only if that is still the
+document's version; closing (or deleting) a file clears its diagnostics.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from typing import TYPE_CHECKING
+
+from lsprotocol import types
+
+from ame_core.diagnostics import Diagnostic, Severity
+
+if TYPE_CHECKING:
+    from ame_lsp.server import AmeLanguageServer
+
+DEFAULT_DEBOUNCE_MS = 150
+_TAGS = {
+    "deprecated": types.DiagnosticTag.Deprecated,
+    "unnecessary": types.DiagnosticTag.Unnecessary,
+}
+_DOCS = "https://github.com/ame/ame-console/blob/main/FORMAT.md"
+
+
+def to_lsp(server: AmeLanguageServer, lines: list[str], diagnostic: Diagnostic) -> types.Diagnostic:
+    return types.Diagnostic(
+        range=server.positions.range(lines, diagnostic.range),
+        message=diagnostic.message,
+        severity=types.DiagnosticSeverity(int(diagnostic.severity)),
+        code=diagnostic.code,
+        source="ame",
+        tags=[_TAGS[t] for t in diagnostic.tags if t in _TAGS] or None,
+        data={"fixes": len(diagnostic.fixes)},
+    )
+
+
+class DiagnosticsManager:
+    def __init__(self, server: AmeLanguageServer) -> None:
+        self.server = server
+        self.debounce_ms = DEFAULT_DEBOUNCE_MS
+        self._pending: dict[str, asyncio.Task[None]] = {}
+        self.published: dict[str, int | None] = {}
+        self.previous: dict[str, object] = {}  # uri → incremental.Previous
+        self.last_path = ""
+
+    def set_debounce(self, value: object) -> None:
+        try:
+            ms = int(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return
+        self.debounce_ms = max(0, min(ms, 10_000))
+
+    def schedule(self, uri: str, *, immediate: bool = False) -> None:
+        """(Re)start the debounce timer of a document; the last edit wins."""
+        old = self._pending.pop(uri, None)
+        if old is not None:
+            old.cancel()
+        delay = 0.0 if immediate else self.debounce_ms / 1000
+        task = asyncio.get_running_loop().create_task(self._after(uri, delay))
+        self._pending[uri] = task
+
+    async def _after(self, uri: str, delay: float) -> None:
+        try:
+            await asyncio.sleep(delay)
+        except asyncio.CancelledError:
+            return
+        if self._pending.get(uri) is asyncio.current_task():
+            del self._pending[uri]
+        await self.publish_now(uri)
+
+    async def publish_now(self, uri: str) -> None:
+        try:
+            state = self.server.document(uri)
+            if state is None:
+                return
+            version, text = state.version, state.text
+            items = await self.compute(uri, text)
+            current = self.server.document(uri)
+            if (
+                items is None
+                or current is None
+                or current.version != version
+                or current.text != text
+            ):
+                return  # a newer edit is on its way: never publish for a stale version
+            self.server.text_document_publish_diagnostics(
+                types.PublishDiagnosticsParams(uri=uri, diagnostics=items, version=version)
+            )
+            self.published[uri] = version
+        except Exception as exc:
+            from ame_lsp.safety import report_failure
+
+            report_failure(self.server, "diagnostics", exc)
+
+    async def compute(self, uri: str, text: str | None = None) -> list[types.Diagnostic] | None:
+        """Diagnostics of `text` (the current text by default); None if it changed meanwhile."""
+        text = self.server.text(uri) if text is None else text
+        if text is None:
+            return []
+        found = await self.engine_diagnostics(uri, text)
+        if found is None:
+            return None
+        lines = text.split("\n")
+        return [to_lsp(self.server, lines, d) for d in found]
+
+    async def engine_diagnostics(self, uri: str, text: str) -> list[Diagnostic] | None:
+        """The engine's diagnostics for `text`: from the full analysis when there is one, else
+        by re-checking only the edited item (`incremental`), else a full analysis (off the
+        event loop, so other requests and edits keep being answered meanwhile)."""
+        from ame_lsp import incremental
+
+        path = self.server.path_of(uri)
+        analysis = self.server.index.cached_analysis(path)
+        previous = self.previous.get(uri)
+        if analysis is not None and analysis.text == text:
+            result = analysis.diagnostics
+        elif previous is not None and previous.text == text:
+            return previous.diagnostics
+        else:
+            workspace = self.server.index.workspace_for(path)
+            quick = incremental.recheck(previous, text, path, workspace)  # type: ignore[arg-type]
+            if quick is not None:
+                self.last_path = incremental.LAST_REASON[0]
+                self.server.index.add_lookups(path, workspace.looked_up)
+                self.previous[uri] = quick[1]
+                return quick[0]
+            self.last_path = "full"
+            analysis = await self.server.analysis_of_path(path)
+            if analysis is None:
+                return []
+            if analysis.text != text:
+                return None
+            result = analysis.diagnostics
+        state = incremental.previous_state(text, result)
+        if state is None:
+            self.previous.pop(uri, None)
+        else:
+            self.previous[uri] = state
+        return result
+
+    def forget(self, uri: str) -> None:
+        """The file's context changed (another project it uses): no incremental re-check."""
+        self.previous.pop(uri, None)
+
+    def clear(self, uri: str) -> None:
+        old = self._pending.pop(uri, None)
+        if old is not None:
+            old.cancel()
+        self.published.pop(uri, None)
+        self.previous.pop(uri, None)
+        self.server.text_document_publish_diagnostics(
+            types.PublishDiagnosticsParams(uri=uri, diagnostics=[])
+        )
+
+    async def pull(self, params: types.DocumentDiagnosticParams) -> types.DocumentDiagnosticReport:
+        uri = params.text_document.uri
+        items: list[types.Diagnostic] | None = []
+        if self.server.document(uri) or self.server.known(uri):
+            items = await self.compute(uri)
+            if items is None:  # edited while we looked: answer for the newest text
+                items = await self.compute(uri) or []
+        digest = hashlib.sha1(
+            repr([(d.range, d.message, d.code) for d in items]).encode()
+        ).hexdigest()[:16]
+        if params.previous_result_id == digest:
+            return types.RelatedUnchangedDocumentDiagnosticReport(result_id=digest)
+        return types.RelatedFullDocumentDiagnosticReport(items=items, result_id=digest)
+
+
+def severity_name(severity: Severity) -> str:
+    return severity.label
