@@ -143,6 +143,7 @@ class SchemaChecker:
         self.diagnostics: list[Diagnostic] = []
         # Paths (and their ancestors) that had an error: later checks skip what is already wrong.
         self.error_paths: set[Path] = set()
+        self._models: dict[tuple[type, int], Any] = {}
 
     # --- reporting -------------------------------------------------------------------------
 
@@ -357,6 +358,19 @@ class SchemaChecker:
     # --- objects ---------------------------------------------------------------------------
 
     def check_model(self, cls: type[AmeModel], value: dict[str, Any], path: Path) -> Any:
+        # An alias (`executor: *exec`) shares one view object in many places: check it once,
+        # report its problems once (they are at the anchor anyway), reuse the object.
+        cache_key = (cls, id(value))
+        cached = self._models.get(cache_key)
+        if cached is not None:
+            if cached is _INVALID:
+                self._mark_error(path)
+            return cached
+        result = self._check_model(cls, value, path)
+        self._models[cache_key] = result
+        return result
+
+    def _check_model(self, cls: type[AmeModel], value: dict[str, Any], path: Path) -> Any:
         tagged_union = getattr(cls, "AME_TAGGED_UNION", False)
         # Only a tagged node's view is `{tag: fields}`: look it up instead of walking the tree.
         node = self.doc.tagged_views.get(id(value))
