@@ -43,6 +43,19 @@ LOG_ARTIFACT = "ame/log.txt"
 JOB_NAME_LABEL = "batch.kubernetes.io/job-name"
 
 
+# kind → (client attribute, method stem, resource): one table for every verb ame uses.
+_KINDS: dict[str, tuple[str, str, str]] = {
+    "Job": ("batch", "job", "jobs"),
+    "CronJob": ("batch", "cron_job", "cronjobs"),
+    "Pod": ("core", "pod", "pods"),
+    "ConfigMap": ("core", "config_map", "configmaps"),
+    "Secret": ("core", "secret", "secrets"),
+    "Service": ("core", "service", "services"),
+    "Deployment": ("apps", "deployment", "deployments"),
+    "Ingress": ("networking", "ingress", "ingresses"),
+}
+
+
 class KubernetesBackend(Backend):
     name = "kubernetes"
 
@@ -83,50 +96,20 @@ class KubernetesBackend(Backend):
     def _create(self, obj: dict[str, Any]) -> dict[str, Any]:
         kind = obj["kind"]
         ns = obj["metadata"].get("namespace") or self.namespace
-        fn, resource = self._creator(kind)
+        fn, resource = self._api("create", kind)
         return self.kube.call("create", resource, fn, ns, obj, name=obj["metadata"]["name"])
 
-    def _creator(self, kind: str):
-        k = self.kube
-        return {
-            "Job": (k.batch.create_namespaced_job, "jobs"),
-            "CronJob": (k.batch.create_namespaced_cron_job, "cronjobs"),
-            "ConfigMap": (k.core.create_namespaced_config_map, "configmaps"),
-            "Secret": (k.core.create_namespaced_secret, "secrets"),
-            "Service": (k.core.create_namespaced_service, "services"),
-            "Deployment": (k.apps.create_namespaced_deployment, "deployments"),
-            "Ingress": (k.networking.create_namespaced_ingress, "ingresses"),
-        }[kind]
-
-    def _patcher(self, kind: str):
-        k = self.kube
-        return {
-            "Job": (k.batch.patch_namespaced_job, "jobs"),
-            "CronJob": (k.batch.patch_namespaced_cron_job, "cronjobs"),
-            "ConfigMap": (k.core.patch_namespaced_config_map, "configmaps"),
-            "Secret": (k.core.patch_namespaced_secret, "secrets"),
-            "Service": (k.core.patch_namespaced_service, "services"),
-            "Deployment": (k.apps.patch_namespaced_deployment, "deployments"),
-            "Ingress": (k.networking.patch_namespaced_ingress, "ingresses"),
-        }[kind]
-
-    def _deleter(self, kind: str):
-        k = self.kube
-        return {
-            "Job": (k.batch.delete_namespaced_job, "jobs"),
-            "CronJob": (k.batch.delete_namespaced_cron_job, "cronjobs"),
-            "ConfigMap": (k.core.delete_namespaced_config_map, "configmaps"),
-            "Secret": (k.core.delete_namespaced_secret, "secrets"),
-            "Service": (k.core.delete_namespaced_service, "services"),
-            "Deployment": (k.apps.delete_namespaced_deployment, "deployments"),
-            "Ingress": (k.networking.delete_namespaced_ingress, "ingresses"),
-        }[kind]
+    def _api(self, verb: str, kind: str):
+        """The client method for `verb` on `kind` (`create` + Job → create_namespaced_job) and
+        the resource name that error messages and permission checks use."""
+        api, stem, resource = _KINDS[kind]
+        return getattr(getattr(self.kube, api), f"{verb}_namespaced_{stem}"), resource
 
     def apply(self, obj: dict[str, Any]) -> dict[str, Any]:
         """Create, or update what exists (server-side apply; create when the object is new)."""
         name = obj["metadata"]["name"]
         ns = obj["metadata"].get("namespace") or self.namespace
-        fn, resource = self._patcher(obj["kind"])
+        fn, resource = self._api("patch", obj["kind"])
         try:
             return self.kube.call(
                 "patch",
@@ -160,7 +143,7 @@ class KubernetesBackend(Backend):
             )
 
     def delete(self, kind: str, name: str, propagation: str = "Background") -> bool:
-        fn, resource = self._deleter(kind)
+        fn, resource = self._api("delete", kind)
         try:
             self.kube.call(
                 "delete",
@@ -178,29 +161,14 @@ class KubernetesBackend(Backend):
             return False
 
     def _list(self, kind: str, labels: dict[str, str]) -> list[dict[str, Any]]:
-        k = self.kube
-        fn, resource = {
-            "Job": (k.batch.list_namespaced_job, "jobs"),
-            "Pod": (k.core.list_namespaced_pod, "pods"),
-            "ConfigMap": (k.core.list_namespaced_config_map, "configmaps"),
-            "Deployment": (k.apps.list_namespaced_deployment, "deployments"),
-            "CronJob": (k.batch.list_namespaced_cron_job, "cronjobs"),
-            "Secret": (k.core.list_namespaced_secret, "secrets"),
-        }[kind]
+        fn, resource = self._api("list", kind)
         data = self.kube.call(
             "list", resource, fn, self.namespace, label_selector=n.selector(labels)
         )
         return [item for item in data.get("items") or [] if n.matches(item, labels)]
 
     def _read(self, kind: str, name: str) -> dict[str, Any] | None:
-        k = self.kube
-        fn, resource = {
-            "Job": (k.batch.read_namespaced_job, "jobs"),
-            "ConfigMap": (k.core.read_namespaced_config_map, "configmaps"),
-            "Deployment": (k.apps.read_namespaced_deployment, "deployments"),
-            "Ingress": (k.networking.read_namespaced_ingress, "ingresses"),
-            "Pod": (k.core.read_namespaced_pod, "pods"),
-        }[kind]
+        fn, resource = self._api("read", kind)
         try:
             return self.kube.call("get", resource, fn, name, self.namespace, name=name)
         except NotFound as exc:
@@ -350,7 +318,7 @@ class KubernetesBackend(Backend):
 
     def _save_record(self, data: dict[str, Any], steps: dict[str, Any] | None = None) -> None:
         obj = plans.record_object(self.namespace, data, steps)
-        fn, resource = self._patcher("ConfigMap")
+        fn, resource = self._api("patch", "ConfigMap")
         name = obj["metadata"]["name"]
         patch = {"metadata": {"labels": obj["metadata"]["labels"]}, "data": obj["data"]}
         try:
