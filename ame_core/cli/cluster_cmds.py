@@ -94,12 +94,9 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def _loaded(args: argparse.Namespace) -> Any:
-    from ame_core.runtime.loading import LoadError, load_project
+    from ame_core.cli.main import load_project_or_exit
 
-    try:
-        return load_project(args.project)
-    except LoadError as exc:
-        raise _usage(str(exc)) from None
+    return load_project_or_exit(args)
 
 
 def run_schedule_apply(args: argparse.Namespace) -> int:

@@ -33,6 +33,17 @@ class UsageError(Exception):
     """A problem with what the user asked (exit 2, one line, no traceback)."""
 
 
+def load_project_or_exit(args: argparse.Namespace):
+    """The project of `--project` (or the current directory), checked; a UsageError saying
+    what is wrong (file:line:col) otherwise."""
+    from ame_core.runtime.loading import LoadError, load_project
+
+    try:
+        return load_project(args.project)
+    except LoadError as exc:
+        raise UsageError(str(exc)) from None
+
+
 def _add_global_options(parser: argparse.ArgumentParser, default: object = None) -> None:
     """The options every command takes; skipped where a command already uses the name."""
     options: list[tuple[str, dict[str, object]]] = [

@@ -66,12 +66,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _load(args: argparse.Namespace) -> Any:
-    from ame_core.runtime.loading import LoadError, load_project
+    from ame_core.cli.main import load_project_or_exit
 
-    try:
-        return load_project(args.project)
-    except LoadError as exc:
-        raise UsageError(str(exc)) from None
+    return load_project_or_exit(args)
 
 
 def _project_dir(args: argparse.Namespace) -> Path:
