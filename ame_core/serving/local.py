@@ -16,7 +16,6 @@ import contextlib
 import fcntl
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -27,6 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from ame_core.runtime import procs
 from ame_core.runtime.backend import BackendError, Endpoint, EndpointStatus
 
 BACKEND = "local"
@@ -58,24 +58,6 @@ def http_get(url: str, timeout: float = 2.0) -> tuple[int | None, str]:
 # --- processes --------------------------------------------------------------------------------
 
 
-def _start_ticks(pid: int) -> int | None:
-    """The process's start time in clock ticks (guards against a reused pid)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = stat[stat.rfind(")") + 2 :].split()
-    return int(fields[19])
-
-
-def _proc_state(pid: int) -> str | None:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return stat[stat.rfind(")") + 2 :].split()[0]
-
-
 def _reap(pid: int) -> None:
     """Collect the exit status of a child of this process, so it does not linger as a zombie."""
     with contextlib.suppress(ChildProcessError, OSError):
@@ -83,45 +65,13 @@ def _reap(pid: int) -> None:
 
 
 def process_alive(info: dict[str, Any] | None) -> bool:
-    """Is the process recorded in `info` ({pid, start}) still running?"""
+    """Is the process recorded in `info` ({pid, start}) still running (not a reused pid)?"""
     if not info or not info.get("pid"):
         return False
     pid = int(info["pid"])
     _reap(pid)
-    if Path("/proc").is_dir():
-        state = _proc_state(pid)
-        if state is None or state in ("Z", "X"):
-            return False
-        start = info.get("start")
-        return start is None or _start_ticks(pid) == start
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _group_alive(pgid: int) -> bool:
-    """Does any live (non-zombie) process remain in process group `pgid`?"""
-    if not Path("/proc").is_dir():
-        try:
-            os.killpg(pgid, 0)
-        except ProcessLookupError:
-            return False
-        return True
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rfind(")") + 2 :].split()
-        if int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
-            return True
-    return False
+    start = info.get("start")
+    return procs.alive(pid, None if start is None else str(start))
 
 
 def stop_process(info: dict[str, Any] | None, timeout: float = STOP_TIMEOUT) -> None:
@@ -129,17 +79,10 @@ def stop_process(info: dict[str, Any] | None, timeout: float = STOP_TIMEOUT) -> 
     if not info or not info.get("pid"):
         return
     pid = int(info["pid"])
-    if not process_alive(info) and not _group_alive(pid):
+    if not process_alive(info) and not procs.group_alive(pid):
         return
-    for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(pid, sig)
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline:
-            _reap(pid)
-            if not _group_alive(pid):
-                return
-            time.sleep(0.1)
+    procs.stop_group(pid, grace=timeout)
+    _reap(pid)
 
 
 def _spawn(
@@ -157,7 +100,7 @@ def _spawn(
             start_new_session=True,  # its own process group: stopped as one, outlives us
             pass_fds=pass_fds,
         )
-    return {"pid": process.pid, "start": _start_ticks(process.pid), "log": str(log_path)}
+    return {"pid": process.pid, "start": procs.start_time(process.pid), "log": str(log_path)}
 
 
 def _last_error(path: str | None) -> str:
