@@ -97,7 +97,8 @@ def shared_cache(tmp_path_factory) -> Path:
     """One environment cache for the session's lifecycle tests: the quickstart's `!pip`
     environment is created once. (No conftest.py here: other test folders import theirs by
     the name `conftest`.)"""
-    cache = tmp_path_factory.getbasetemp() / "lifecycle-ame-cache"
+    # The same folder as the TUI's end-to-end test: one `!pip` environment for the session.
+    cache = tmp_path_factory.getbasetemp() / "quickstart-env-cache"
     cache.mkdir(exist_ok=True)
     return cache
 

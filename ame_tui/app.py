@@ -1,0 +1,512 @@
+"""The AME console: a Textual app over ame_core (project file, backend, MLflow).
+
+State the views share lives here (project, runs, MLflow health); views watch it. All I/O runs
+in thread workers that post messages (see `messages`); handlers update state and widgets.
+Nothing heavy is imported before the first frame: mlflow and the backend load in workers.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding
+from textual.reactive import reactive
+
+from ame_tui.config import MUTATING, TuiConfig
+from ame_tui.messages import (
+    ActionFailed,
+    BackendProblem,
+    Finished,
+    ForceAsk,
+    Launched,
+    MlflowChecked,
+    ProjectLoaded,
+    RunsFetched,
+)
+from ame_tui.services.context import AppContext
+from ame_tui.services.project import ProjectInfo
+
+VIEWS: dict[str, str] = {
+    "tasks": "Tasks",
+    "models": "Models",
+    "runs": "Runs",
+    "deploy": "Deployments",
+    "problems": "Problems",
+}
+VIEW_ALIASES = {
+    "task": "tasks",
+    "model": "models",
+    "run": "runs",
+    "deployments": "deploy",
+    "deployment": "deploy",
+    "deploys": "deploy",
+    "problem": "problems",
+    "lint": "problems",
+    "help": "help",
+    "quit": "quit",
+    "q": "quit",
+}
+RUNS_POLL_ACTIVE = 1.0  # seconds between run lists while something runs
+RUNS_POLL_IDLE = 5.0
+PROJECT_POLL = 2.0
+MLFLOW_OK_POLL = 15.0
+MLFLOW_BACKOFF = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
+
+
+def _screens() -> dict[str, Any]:
+    from ame_tui.screens.deployments import DeploymentsView
+    from ame_tui.screens.models import ModelsView
+    from ame_tui.screens.problems import ProblemsView
+    from ame_tui.screens.runs import RunsView
+    from ame_tui.screens.tasks import TasksView
+
+    return {
+        "tasks": TasksView,
+        "models": ModelsView,
+        "runs": RunsView,
+        "deploy": DeploymentsView,
+        "problems": ProblemsView,
+    }
+
+
+def _commands() -> Any:
+    from ame_tui.widgets.commands import AmeCommands
+
+    return AmeCommands
+
+
+class AmeApp(App[None]):
+    """`ame tui`."""
+
+    TITLE = "AME console"
+    CSS_PATH = str(Path(__file__).with_name("ame.tcss"))  # absolute: subclasses live anywhere
+    ENABLE_COMMAND_PALETTE = True
+    COMMANDS = App.COMMANDS | {_commands}
+
+    BINDINGS: ClassVar[list[Any]] = [
+        Binding("colon", "jump", "Go to", id="jump"),
+        Binding("question_mark", "help", "Keys", id="help"),
+        Binding("escape", "back", "Back", show=False, id="back"),
+        Binding("q", "quit", "Quit", id="quit"),
+        Binding("1", "view('tasks')", "Tasks", show=False, id="tasks"),
+        Binding("2", "view('models')", "Models", show=False, id="models"),
+        Binding("3", "view('runs')", "Runs", show=False, id="runs"),
+        Binding("4", "view('deploy')", "Deployments", show=False, id="deploy"),
+        Binding("5", "view('problems')", "Problems", show=False, id="problems"),
+    ]
+
+    mlflow_state: reactive[str] = reactive("checking")
+    backend_state: reactive[str] = reactive("")
+    problem_count: reactive[int] = reactive(0)
+    project_name: reactive[str] = reactive("")
+    view_title: reactive[str] = reactive("")
+    project: reactive[ProjectInfo | None] = reactive(None, always_update=True)
+    runs: reactive[list[Any]] = reactive(list, always_update=True)
+
+    def __init__(
+        self,
+        ctx: AppContext,
+        config: TuiConfig | None = None,
+        start_view: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.config = config or TuiConfig()
+        self.start_view = start_view
+        self.project_name = ctx.project_dir.name
+        self.versions: dict[str, list[Any]] = {}  # model → versions, newest first
+        self._history: list[str] = []
+        self._runs_busy = False
+        self._runs_last = 0.0
+        self._mlflow_failures = 0
+        self._mlflow_timer: Any = None
+        self._project_busy = False
+        self.pending: dict[int, str] = {}  # lifecycle steps waiting on their runs
+        for name, screen in _screens().items():
+            self.add_mode(name, screen)
+
+    # --- start -------------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        if self.config.keymap:
+            self.set_keymap(self.config.keymap)
+        for problem in self.config.problems:
+            self.notify(problem, title="tui.toml", severity="warning")
+        self.switch_mode(self.start_view or "models")
+        # workers start after the first frame: their imports (pydantic, the engine) would
+        # otherwise compete with it for the interpreter
+        self.call_after_refresh(self._start)
+
+    def _start(self) -> None:
+        self._load_project()
+        self._check_mlflow()
+        self.set_interval(PROJECT_POLL, self._watch_project)
+        self.set_interval(1.0, self._maybe_poll_runs)
+
+    # --- read-only ---------------------------------------------------------------------------
+
+    def allowed(self, action: str) -> bool:
+        return not (self.ctx.read_only and action in MUTATING)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return self.allowed(action)
+
+    # --- navigation ----------------------------------------------------------------------------
+
+    def action_view(self, name: str) -> None:
+        name = VIEW_ALIASES.get(name, name)
+        if name == "help":
+            self.action_help()
+            return
+        if name == "quit":
+            self.exit()
+            return
+        if name not in VIEWS:
+            self.notify(
+                f"no view '{name}': try {', '.join(':' + v for v in VIEWS)}", severity="warning"
+            )
+            return
+        if self.current_mode != name:
+            if self.current_mode in VIEWS:
+                self._history.append(self.current_mode)
+            self.switch_mode(name)
+        else:  # already there: back to the view itself
+            while len(self.screen_stack) > 1:
+                self.pop_screen()
+
+    def action_jump(self) -> None:
+        from ame_tui.screens.dialogs import JumpScreen
+
+        def jump(target: str | None) -> None:
+            if target:
+                self.action_view(target.strip().lstrip(":").lower())
+
+        self.push_screen(JumpScreen(), jump)
+
+    def action_help(self) -> None:
+        from ame_tui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_back(self) -> None:
+        if len(self.screen_stack) > 1:
+            self.pop_screen()
+        elif self._history:
+            self.switch_mode(self._history.pop())
+
+    def open_run(self, run_id: str) -> None:
+        from ame_tui.screens.run_detail import RunDetailScreen
+
+        self.push_screen(RunDetailScreen(run_id))
+
+    # --- the project file ------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="project")
+    def _load_project(self) -> None:
+        from ame_tui.services.project import load_project
+
+        info = load_project(self.ctx.project_file, self.ctx.project_dir.name)
+        self.post_message(ProjectLoaded(info))
+
+    def _watch_project(self) -> None:
+        if not self._project_busy:
+            self._project_busy = True
+            self._stat_project()
+
+    @work(thread=True, exclusive=True, group="project-stat")
+    def _stat_project(self) -> None:
+        from ame_tui.services.project import load_project, read_mtime
+
+        try:
+            known = self.project.mtime if self.project is not None else None
+            if known is not None and read_mtime(self.ctx.project_file) != known:
+                self.post_message(
+                    ProjectLoaded(load_project(self.ctx.project_file, self.ctx.project_dir.name))
+                )
+        finally:
+            self._project_busy = False
+
+    def on_project_loaded(self, message: ProjectLoaded) -> None:
+        info: ProjectInfo = message.info
+        self.project = info
+        self.project_name = info.name
+        self.problem_count = len(info.problems) + (1 if info.read_error else 0)
+
+    # --- runs -----------------------------------------------------------------------------------
+
+    def _maybe_poll_runs(self) -> None:
+        """Ask the backend for runs only while a view that shows them is on screen."""
+        if self._runs_busy or not getattr(self.screen, "WANTS_RUNS", False):
+            return
+        active = any(not r.status.finished for r in self.runs)
+        interval = RUNS_POLL_ACTIVE if active or not self._runs_last else RUNS_POLL_IDLE
+        if time.monotonic() - self._runs_last < interval:
+            return
+        self.refresh_runs()
+
+    def refresh_runs(self) -> None:
+        self._runs_busy = True
+        self._runs_last = time.monotonic()
+        self._fetch_runs(self.project.name if self.project else None)
+
+    @work(thread=True, exclusive=True, group="runs")
+    def _fetch_runs(self, project: str | None) -> None:
+        try:
+            runs = self.ctx.backend().list_runs(project)
+        except Exception as exc:  # noqa: BLE001 - shown in the status bar
+            self.post_message(BackendProblem(_one_line(exc)))
+        else:
+            self.post_message(RunsFetched(runs))
+        finally:
+            self._runs_busy = False
+
+    def on_runs_fetched(self, message: RunsFetched) -> None:
+        self.backend_state = ""
+        self.runs = message.runs
+
+    def on_backend_problem(self, message: BackendProblem) -> None:
+        if message.detail and message.detail != self.backend_state:
+            self.notify(message.detail, title="backend", severity="error")
+        self.backend_state = message.detail
+
+    # --- MLflow health --------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="mlflow-health")
+    def _check_mlflow(self) -> None:
+        from ame_tui.services.mlflow_data import check
+
+        self.post_message(MlflowChecked(check(self.ctx.tracking_uri)))
+
+    def mlflow_failed(self, detail: str) -> None:
+        """A worker's MLflow call failed: say so and check again soon."""
+        self.post_message(MlflowChecked(detail or "not answering"))
+
+    def on_mlflow_checked(self, message: MlflowChecked) -> None:
+        if self._mlflow_timer is not None:
+            self._mlflow_timer.stop()
+        if message.detail:
+            delay = MLFLOW_BACKOFF[min(self._mlflow_failures, len(MLFLOW_BACKOFF) - 1)]
+            self._mlflow_failures += 1
+            self.mlflow_state = f"{message.detail} · retry in {delay:.0f}s"
+        else:
+            delay = MLFLOW_OK_POLL
+            recovered = self._mlflow_failures > 0
+            self._mlflow_failures = 0
+            self.mlflow_state = "ok"
+            if recovered:
+                self.notify("MLflow answers again", title="MLflow")
+        self._mlflow_timer = self.set_timer(delay, self._check_mlflow)
+
+    @property
+    def mlflow_ok(self) -> bool:
+        return self.mlflow_state == "ok"
+
+    # --- actions (each from a key, the palette or a view) ----------------------------------------
+
+    def launch(self, what: str, label: str, **kwargs: Any) -> None:
+        """Start `what` (run/train/validate/deploy/undeploy/cancel) in a worker."""
+        action = "run_task" if what == "run" else what
+        if not self.allowed(action):
+            self.notify("read-only: nothing can be changed", severity="warning")
+            return
+        if self.project is None and what != "cancel":
+            self.notify("the project is still loading", severity="warning")
+            return
+        self.notify(f"{label} …", title=what)
+        self._launch(what, label, kwargs)
+
+    @work(thread=True, group="actions")
+    def _launch(self, what: str, label: str, kwargs: dict[str, Any]) -> None:
+        from ame_tui.services import actions
+
+        info = self.project
+        ctx = self.ctx
+        token = id(kwargs)
+        if what in ("train", "validate", "deploy"):
+            self.pending[token] = label
+
+        def submitted(record: Any) -> None:
+            self.post_message(Launched(what, record, label))
+
+        try:
+            if what == "run":
+                submitted(actions.run_task(ctx, info, kwargs["task"]))
+                return
+            if what == "train":
+                text = actions.train(ctx, info, kwargs["model"], submitted)
+            elif what == "validate":
+                text = actions.validate(ctx, info, kwargs["model"], kwargs["version"], submitted)
+            elif what == "deploy":
+                model, version = kwargs["model"], kwargs["version"]
+                if not kwargs.get("force"):
+                    try:
+                        actions.check_deployable(ctx, info, model, version)
+                    except actions.NeedsForce as exc:
+                        self.post_message(ForceAsk(model, version, str(exc)))
+                        return
+                self.post_message(Launched(what, None, label))
+                endpoint = actions.deploy(ctx, info, model, version, bool(kwargs.get("force")))
+                text = f"{model} v{version} {endpoint.status.value} at {endpoint.url}"
+            elif what == "undeploy":
+                was = actions.undeploy(ctx, info, kwargs["model"])
+                text = f"{kwargs['model']} " + ("stopped" if was else "was not served")
+            elif what == "cancel":
+                record = actions.cancel(ctx, kwargs["run_id"])
+                text = f"run {record.id} {record.status.value}"
+            else:
+                raise ValueError(what)
+        except Exception as exc:  # noqa: BLE001 - Lifecycle/Registry/BackendError: one line
+            self.post_message(ActionFailed(what, f"{label}: {_one_line(exc)}"))
+        else:
+            self.post_message(Finished(what, text))
+        finally:
+            self.pending.pop(token, None)
+
+    async def action_quit(self) -> None:
+        """Quit; runs and deployments keep going. A lifecycle step still waiting on its run
+        (to record a verdict, to deploy) would not finish: ask first."""
+        if not self.pending:
+            self.exit()
+            return
+        from ame_tui.screens.dialogs import ConfirmScreen
+
+        steps = ", ".join(self.pending.values())
+        question = (
+            f"Still waiting on: {steps}.\nQuit anyway? The runs keep running, but what the TUI "
+            "would do when they end (record the verdict, deploy) will not happen."
+        )
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self.exit()
+
+        self.push_screen(ConfirmScreen(question), answer)
+
+    def on_launched(self, message: Launched) -> None:
+        record = message.result
+        if message.what == "deploy":
+            self.action_view("deploy")
+            return
+        self.runs = [record, *[r for r in self.runs if r.id != record.id]]
+        self.notify(f"{message.label}: run {record.id} {record.status.value}", title="started")
+        self.open_run(record.id)
+
+    def on_finished(self, message: Finished) -> None:
+        self.notify(message.text, title=message.what, timeout=8)
+        if message.what == "cancel":
+            self.refresh_runs()
+        for screen in self.screen_stack:
+            refresh = getattr(screen, "refresh_data", None)
+            if refresh is not None:
+                refresh()
+
+    def on_force_ask(self, message: ForceAsk) -> None:
+        from ame_tui.screens.dialogs import ConfirmScreen
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self.launch(
+                    "deploy",
+                    f"deploy {message.model} v{message.version}",
+                    model=message.model,
+                    version=message.version,
+                    force=True,
+                )
+
+        self.push_screen(ConfirmScreen(f"{message.reason}.\nDeploy anyway?"), answer)
+
+    def on_action_failed(self, message: ActionFailed) -> None:
+        self.notify(message.detail, title=f"{message.what} failed", severity="error", timeout=10)
+
+    # --- the command palette ---------------------------------------------------------------------
+
+    def palette_commands(self) -> list[tuple[str, str, Any]]:
+        """(title, help, callback) for every action that applies now."""
+        from functools import partial
+
+        out: list[tuple[str, str, Any]] = [
+            (f"Go to {title}", f":{name}", partial(self.action_view, name))
+            for name, title in VIEWS.items()
+        ]
+        out.append(("Show every key", "?", self.action_help))
+        info = self.project
+        if info is not None and not self.ctx.read_only:
+            for task in info.tasks:
+                out.append(
+                    (
+                        f"Run task {task.name}",
+                        "r in Tasks",
+                        partial(self.launch, "run", f"run {task.name}", task=task.name),
+                    )
+                )
+            for model in info.models:
+                name = model.name
+                out.append(
+                    (
+                        f"Train {name}",
+                        "t in Models",
+                        partial(self.launch, "train", f"train {name}", model=name),
+                    )
+                )
+                versions = self.versions.get(name) or []
+                if versions:
+                    latest = versions[0].version
+                    out.append(
+                        (
+                            f"Validate {name} v{latest}",
+                            "v in Models",
+                            partial(
+                                self.launch,
+                                "validate",
+                                f"validate {name} v{latest}",
+                                model=name,
+                                version=latest,
+                            ),
+                        )
+                    )
+                    out.append(
+                        (
+                            f"Deploy {name} v{latest}",
+                            "d in Models",
+                            partial(
+                                self.launch,
+                                "deploy",
+                                f"deploy {name} v{latest}",
+                                model=name,
+                                version=latest,
+                            ),
+                        )
+                    )
+                out.append(
+                    (f"Undeploy {name}", "u in Models", partial(self.confirm_undeploy, name))
+                )
+        out.append(("Quit", "q (runs keep running)", self.exit))
+        return out
+
+    def confirm_undeploy(self, model: str) -> None:
+        from ame_tui.screens.dialogs import ConfirmScreen
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self.launch("undeploy", f"undeploy {model}", model=model)
+
+        self.push_screen(ConfirmScreen(f"Stop serving {model}?"), answer)
+
+    def confirm_cancel(self, run_id: str, task: str) -> None:
+        from ame_tui.screens.dialogs import ConfirmScreen
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self.launch("cancel", f"cancel {task} ({run_id})", run_id=run_id)
+
+        self.push_screen(ConfirmScreen(f"Cancel run {run_id} ({task})?"), answer)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

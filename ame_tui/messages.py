@@ -1,0 +1,72 @@
+"""Messages workers post to the app; only their handlers touch widgets and state."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.message import Message
+
+
+class ProjectLoaded(Message):
+    def __init__(self, info: Any) -> None:
+        super().__init__()
+        self.info = info
+
+
+class RunsFetched(Message):
+    def __init__(self, runs: list[Any]) -> None:
+        super().__init__()
+        self.runs = runs
+
+
+class BackendProblem(Message):
+    """The backend failed to answer (empty detail: it answers again)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__()
+        self.detail = detail
+
+
+class MlflowChecked(Message):
+    """Result of a health check or of a failed MLflow call ('' = it answers)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__()
+        self.detail = detail
+
+
+class Launched(Message):
+    """An action finished starting: `what` is run/train/validate/deploy/undeploy/cancel."""
+
+    def __init__(self, what: str, result: Any, label: str) -> None:
+        super().__init__()
+        self.what = what
+        self.result = result
+        self.label = label
+
+
+class ActionFailed(Message):
+    def __init__(self, what: str, detail: str) -> None:
+        super().__init__()
+        self.what = what
+        self.detail = detail
+
+
+class Finished(Message):
+    """A launched action completed; `text` says how, in one line."""
+
+    def __init__(self, what: str, text: str, ok: bool = True) -> None:
+        super().__init__()
+        self.what = what
+        self.text = text
+        self.ok = ok
+
+
+class ForceAsk(Message):
+    """The lifecycle refused a deploy; ask whether to deploy anyway."""
+
+    def __init__(self, model: str, version: str, reason: str) -> None:
+        super().__init__()
+        self.model = model
+        self.version = version
+        self.reason = reason

@@ -1,0 +1,148 @@
+"""Deployments: each served model with version, URL, health, replicas. `s` sends a smoke
+request (the model's input example, or a row the user types) and shows answer and latency."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.message import Message
+from textual.widgets import DataTable, Static
+
+from ame_tui.screens.base import View, styled_status
+from ame_tui.widgets.table import selected_key, sync_rows
+
+POLL = 2.0
+
+
+class EndpointsFetched(Message):
+    def __init__(self, endpoints: list[Any], error: str = "") -> None:
+        super().__init__()
+        self.endpoints = endpoints
+        self.error = error
+
+
+class DeploymentsView(View):
+    VIEW_TITLE = "Deployments"
+    BINDINGS: ClassVar[list[Any]] = [
+        Binding("s", "smoke", "Smoke request", id="smoke"),
+        Binding("u", "undeploy", "Undeploy", id="undeploy"),
+    ]
+
+    def compose_body(self) -> ComposeResult:
+        yield Static("", id="deploy-summary", classes="summary")
+        table: DataTable = DataTable(id="deploy-table", cursor_type="row", zebra_stripes=True)
+        table.add_columns("MODEL", "VERSION", "STATUS", "URL", "REPLICAS", "BACKEND", "DETAIL")
+        yield table
+        yield Static("", id="smoke-result")
+
+    def on_mount(self) -> None:
+        self.endpoints: list[Any] = []
+        self.loaded = False
+        self.error = ""
+        self._busy = False
+        self._last = 0.0
+        self.set_interval(0.5, self._tick)
+        self._show()
+
+    def _tick(self) -> None:
+        if self.is_current and time.monotonic() - self._last >= POLL:
+            self.refresh_data()
+
+    def refresh_data(self) -> None:
+        info = self.ame.project
+        if info is None or self._busy:
+            return
+        self._busy = True
+        self._last = time.monotonic()
+        self._fetch(info.name)
+
+    @work(thread=True, exclusive=True, group="endpoints")
+    def _fetch(self, project: str) -> None:
+        try:
+            ctx = self.ame.ctx
+            endpoints = ctx.backend().list_endpoints(ctx.run_context(project))
+            self.post_message(EndpointsFetched(endpoints))
+        except Exception as exc:  # noqa: BLE001 - one line in the summary
+            self.post_message(EndpointsFetched(self.endpoints, str(exc).splitlines()[0]))
+        finally:
+            self._busy = False
+
+    def on_endpoints_fetched(self, message: EndpointsFetched) -> None:
+        self.endpoints = sorted(message.endpoints, key=lambda e: e.model)
+        self.error = message.error
+        self.loaded = True
+        self._show()
+
+    def _show(self) -> None:
+        rows = []
+        for e in self.endpoints:
+            rows.append(
+                (
+                    e.model,
+                    (
+                        Text(e.model, "bold"),
+                        f"v{e.version}",
+                        styled_status(e.status.value),
+                        e.url or "—",
+                        f"{e.ready_replicas}/{e.replicas}",
+                        e.backend,
+                        e.detail or "",
+                    ),
+                )
+            )
+        sync_rows(self.query_one(DataTable), rows)
+        if not self.loaded:
+            text = Text(" asking the backend …", style="grey50")
+        elif not rows:
+            text = Text(" nothing is served: d in Models deploys a version", style="grey50")
+        else:
+            ready = sum(1 for e in self.endpoints if e.status.value == "ready")
+            text = Text(f" {len(rows)} served, {ready} ready")
+        if self.error:
+            text.append(f" │ backend: {self.error}", style="red")
+        self.query_one("#deploy-summary", Static).update(text)
+
+    def _selected(self) -> Any:
+        model = selected_key(self.query_one(DataTable))
+        return next((e for e in self.endpoints if e.model == model), None)
+
+    def action_smoke(self) -> None:
+        from ame_tui.screens.dialogs import SmokeScreen
+
+        endpoint = self._selected()
+        if endpoint is None:
+            self.notify("select a served model first", severity="warning")
+            return
+        if not endpoint.url:
+            self.notify(
+                f"{endpoint.model} has no URL yet ({endpoint.status.value})", severity="warning"
+            )
+            return
+
+        def shown(result: Any) -> None:
+            if result is not None:
+                self.show_smoke(endpoint, result)
+
+        self.app.push_screen(SmokeScreen(endpoint.model, endpoint.version, endpoint.url), shown)
+
+    def show_smoke(self, endpoint: Any, result: Any) -> None:
+        text = Text(f" smoke {endpoint.model} v{endpoint.version}: ", style="bold")
+        if result.ok:
+            text.append(f"HTTP {result.status}", style="green")
+        else:
+            text.append(
+                f"{'HTTP ' + str(result.status) if result.status else 'failed'}", style="red"
+            )
+        text.append(f" in {result.latency_ms:.0f} ms\n ")
+        text.append(result.answer)
+        self.query_one("#smoke-result", Static).update(text)
+
+    def action_undeploy(self) -> None:
+        endpoint = self._selected()
+        if endpoint is not None:
+            self.ame.confirm_undeploy(endpoint.model)

@@ -1,0 +1,233 @@
+"""Models: each model of ame.yml with its registered versions from MLflow.
+
+`t` trains, `v` validates the selected version, `d` deploys it, `u` undeploys the model.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.message import Message
+from textual.widgets import DataTable, Static
+
+from ame_tui.screens.base import View, age, now
+from ame_tui.widgets.table import selected_key, sync_rows
+
+POLL = 3.0
+
+
+class ModelsFetched(Message):
+    def __init__(self, versions: dict[str, list[Any]], endpoints: dict[str, Any]) -> None:
+        super().__init__()
+        self.versions = versions
+        self.endpoints = endpoints
+
+
+class ModelsView(View):
+    VIEW_TITLE = "Models"
+    WANTS_RUNS = True
+    BINDINGS: ClassVar[list[Any]] = [
+        Binding("t", "train", "Train", id="train"),
+        Binding("v", "validate", "Validate", id="validate"),
+        Binding("d", "deploy", "Deploy", id="deploy"),
+        Binding("u", "undeploy", "Undeploy", id="undeploy"),
+        Binding("enter", "open_run", "Training run", id="open_run"),
+    ]
+
+    def compose_body(self) -> ComposeResult:
+        yield Static("", id="models-summary", classes="summary")
+        table: DataTable = DataTable(id="models-table", cursor_type="row", zebra_stripes=True)
+        table.add_columns(
+            "MODEL", "VERSION", "CREATED", "RUN", "METRICS", "VALIDATION", "DEPLOYED", "ALIASES"
+        )
+        yield table
+
+    def on_mount(self) -> None:
+        self.versions: dict[str, list[Any]] = {}
+        self.endpoints: dict[str, Any] = {}
+        self.loaded = False
+        self.error: str | None = None
+        self._busy = False
+        self._last = 0.0
+        self.watch(self.app, "project", lambda _: self.refresh_data(), init=False)
+        self.watch(self.app, "mlflow_state", self._mlflow_changed, init=False)
+        self.set_interval(1.0, self._tick)
+        self._show()
+
+    def _mlflow_changed(self, state: str) -> None:
+        if state == "ok" and self.error:
+            self.refresh_data()
+
+    def _tick(self) -> None:
+        if self.is_current and time.monotonic() - self._last >= POLL:
+            self.refresh_data()
+
+    def refresh_data(self) -> None:
+        info = self.ame.project
+        if info is None or self._busy:
+            return
+        self._busy = True
+        self._last = time.monotonic()
+        self._fetch([m.name for m in info.models], info.name)
+
+    @work(thread=True, exclusive=True, group="models")
+    def _fetch(self, names: list[str], project: str) -> None:
+        from ame_core.registry import Registry, RegistryError
+        from ame_tui.services import mlflow_data
+
+        try:
+            mlflow_data.client(self.ame.ctx.tracking_uri)  # quiets MLflow's loggers first
+            registry = Registry(self.ame.ctx.tracking_uri)
+            versions = {}
+            try:
+                for name in names:
+                    versions[name] = registry.versions(name)
+            except RegistryError as exc:
+                self.ame.mlflow_failed(str(exc).splitlines()[0])
+                self.post_message(ModelsFetched({"__error__": [str(exc).splitlines()[0]]}, {}))
+                return
+            endpoints: dict[str, Any] = {}
+            try:
+                ctx = self.ame.ctx
+                for endpoint in ctx.backend().list_endpoints(ctx.run_context(project)):
+                    endpoints[endpoint.model] = endpoint
+            except Exception:  # noqa: BLE001 - the deployments view reports backend trouble
+                endpoints = dict(self.endpoints)
+            self.post_message(ModelsFetched(versions, endpoints))
+        finally:
+            self._busy = False
+
+    def on_models_fetched(self, message: ModelsFetched) -> None:
+        if "__error__" in message.versions:
+            self.error = message.versions["__error__"][0]
+        else:
+            self.error = None
+            self.versions = message.versions
+            self.endpoints = message.endpoints
+            self.ame.versions = dict(message.versions)
+            self.loaded = True
+        self._show()
+
+    def _show(self) -> None:
+        info = self.ame.project
+        summary = self.query_one("#models-summary", Static)
+        if info is None:
+            summary.update(" reading ame.yml …")
+            return
+        clock = now(self.app)
+        rows: list[tuple[str, tuple[Any, ...]]] = []
+        for model in info.models:
+            versions = self.versions.get(model.name, [])
+            endpoint = self.endpoints.get(model.name)
+            if not versions:
+                note = "loading …" if not self.loaded else "no versions yet: t trains"
+                rows.append(
+                    (
+                        f"{model.name}/",
+                        (Text(model.name, "bold"), "—", "", "", Text(note, "grey50"), "", "", ""),
+                    )
+                )
+            for mv in versions:
+                rows.append(
+                    (f"{model.name}/{mv.version}", self._cells(model.name, mv, endpoint, clock))
+                )
+        sync_rows(self.query_one(DataTable), rows)
+        text = Text(f" {len(info.models)} models")
+        for model in info.models:
+            parts = [f"train: {model.training or '—'}", f"validate: {model.validation or '—'}"]
+            if model.auto_deploy:
+                parts.append("autoDeploy")
+            text.append(f" │ {model.name} ", style="bold")
+            text.append(", ".join(parts), style="grey50")
+        if self.error:
+            text.append(f"  MLflow: {self.error} (showing what was last read)", style="red")
+        summary.update(text)
+
+    def _cells(self, model: str, mv: Any, endpoint: Any, clock: float) -> tuple[Any, ...]:
+        from ame_core.registry import DEPLOYED_ALIAS
+        from ame_tui.widgets.metric_chart import fmt
+
+        metrics = " ".join(f"{k}={fmt(v)}" for k, v in mv.key_metrics().items())
+        verdict = mv.verdict
+        if verdict is None:
+            verdict_text = Text("—", "grey50")
+        elif verdict.passed:
+            verdict_text = Text("✔ passed", "green")
+        else:
+            verdict_text = Text("✖ failed", "red")
+        deployed = Text("")
+        if endpoint is not None and str(endpoint.version) == mv.version:
+            status = endpoint.status.value
+            deployed = Text(f"● {status}", "green" if status == "ready" else "cyan")
+        elif DEPLOYED_ALIAS in mv.aliases and endpoint is None:
+            deployed = Text("alias, not served", "grey50")
+        run = next(
+            (r.id for r in self.ame.runs if r.mlflow_run_id and r.mlflow_run_id == mv.run_id), None
+        )
+        return (
+            Text(model, "bold"),
+            f"v{mv.version}",
+            age(clock - mv.created_at) + " ago" if mv.created_at else "",
+            run or (mv.run_id or "")[:8],
+            metrics,
+            verdict_text,
+            deployed,
+            " ".join(f"@{a}" for a in mv.aliases),
+        )
+
+    # --- actions ------------------------------------------------------------------------------
+
+    def _selected(self) -> tuple[str | None, str | None]:
+        key = selected_key(self.query_one(DataTable))
+        if not key:
+            info = self.ame.project
+            return (info.models[0].name if info and info.models else None), None
+        model, _, version = key.partition("/")
+        return model, (version or None)
+
+    def action_train(self) -> None:
+        model, _ = self._selected()
+        if model:
+            self.ame.launch("train", f"train {model}", model=model)
+
+    def action_validate(self) -> None:
+        model, version = self._selected()
+        if model and version:
+            self.ame.launch(
+                "validate", f"validate {model} v{version}", model=model, version=version
+            )
+        elif model:
+            self.notify(f"{model} has no version yet: t trains it", severity="warning")
+
+    def action_deploy(self) -> None:
+        model, version = self._selected()
+        if model and version:
+            self.ame.launch("deploy", f"deploy {model} v{version}", model=model, version=version)
+        elif model:
+            self.notify(f"{model} has no version yet: t trains it", severity="warning")
+
+    def action_undeploy(self) -> None:
+        model, _ = self._selected()
+        if model:
+            self.ame.confirm_undeploy(model)
+
+    def action_open_run(self) -> None:
+        """The AME run that trained the selected version, if this backend knows it."""
+        model, version = self._selected()
+        mv = next((v for v in self.versions.get(model or "", []) if v.version == version), None)
+        if mv is None:
+            return
+        record = next((r for r in self.ame.runs if r.mlflow_run_id == mv.run_id), None)
+        if record is None:
+            self.notify(f"MLflow run {mv.run_id} was not started by this backend")
+            return
+        self.ame.open_run(record.id)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_open_run()

@@ -1,0 +1,117 @@
+"""Runs: every run of the project, newest first, live. `/` filters, `c` cancels, `enter` opens."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import DataTable, Input, Static
+
+from ame_tui.screens.base import (
+    View,
+    age,
+    duration,
+    now,
+    resources_text,
+    run_duration,
+    styled_status,
+)
+from ame_tui.widgets.filter_input import FilterInput
+from ame_tui.widgets.table import selected_key, sync_rows
+
+
+def run_cells(record: Any, clock: float) -> tuple[Any, ...]:
+    model = (
+        f"{record.model_name} v{record.model_version}"
+        if record.model_version
+        else (record.model_name or "")
+    )
+    status = styled_status(record.status.value)
+    if record.reason and record.status.value in ("failed", "queued"):
+        status.append(f" ({record.reason})", style="grey50")
+    return (
+        record.id,
+        Text(record.task, "bold"),
+        record.kind,
+        status,
+        age(clock - record.created_at),
+        duration(run_duration(record, clock)),
+        record.backend,
+        resources_text(record.resources),
+        model,
+    )
+
+
+class RunsView(View):
+    VIEW_TITLE = "Runs"
+    WANTS_RUNS = True
+    BINDINGS: ClassVar[list[Any]] = [
+        Binding("enter", "open", "Detail", id="open"),
+        Binding("slash", "filter", "Filter", id="filter"),
+        Binding("c", "cancel", "Cancel run", id="cancel"),
+    ]
+
+    def compose_body(self) -> ComposeResult:
+        yield Static("", id="runs-summary", classes="summary")
+        table: DataTable = DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
+        table.add_columns(
+            "RUN", "TASK", "KIND", "STATUS", "AGE", "DURATION", "BACKEND", "RESOURCES", "MODEL"
+        )
+        yield table
+        yield FilterInput(placeholder="filter runs (task, status, kind, model …)", id="runs-filter")
+
+    def on_mount(self) -> None:
+        self.watch(self.app, "runs", lambda _: self._show(), init=False)
+        self.set_interval(1.0, self._tick)
+        self._show()
+
+    def _tick(self) -> None:
+        # durations of running runs move every second; nothing else is redrawn
+        if self.is_current and any(not r.status.finished for r in self.ame.runs):
+            self._show()
+
+    def _show(self) -> None:
+        term = self.query_one(FilterInput).value.strip().lower()
+        clock = now(self.app)
+        rows = []
+        for record in self.ame.runs:
+            cells = run_cells(record, clock)
+            if term and term not in " ".join(str(c) for c in cells).lower():
+                continue
+            rows.append((record.id, cells))
+        sync_rows(self.query_one(DataTable), rows)
+        active = sum(1 for r in self.ame.runs if not r.status.finished)
+        text = Text(f" {len(self.ame.runs)} runs, {active} active")
+        if term:
+            text.append(f" │ filter '{term}': {len(rows)} shown", style="yellow")
+        state = self.ame.backend_state
+        if state:
+            text.append(f" │ backend: {state}", style="red")
+        self.query_one("#runs-summary", Static).update(text)
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self._show()
+
+    def action_filter(self) -> None:
+        self.query_one(FilterInput).open()
+
+    def action_open(self) -> None:
+        run_id = selected_key(self.query_one(DataTable))
+        if run_id:
+            self.ame.open_run(run_id)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_open()
+
+    def action_cancel(self) -> None:
+        run_id = selected_key(self.query_one(DataTable))
+        record = next((r for r in self.ame.runs if r.id == run_id), None)
+        if record is None:
+            return
+        if record.status.finished:
+            self.notify(f"run {run_id} already {record.status.value}", severity="warning")
+            return
+        self.ame.confirm_cancel(record.id, record.task)

@@ -1,0 +1,164 @@
+"""Reading MLflow for the TUI: health, model versions, run params/metrics/history, artifacts.
+
+Imported only inside workers (mlflow takes seconds to import). Every function raises
+`MlflowUnavailable` with a one-line reason when the store does not answer.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+class MlflowUnavailable(Exception):
+    """The tracking store does not answer; the message says why."""
+
+
+@dataclass
+class RunData:
+    name: str = ""
+    status: str = ""
+    params: dict[str, str] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+    history: dict[str, list[float]] = field(default_factory=dict)
+    artifacts: list[tuple[str, int | None, bool]] = field(default_factory=list)
+
+
+_clients: dict[str, Any] = {}
+_lock = threading.Lock()
+
+
+def client(uri: str) -> Any:
+    """One MlflowClient per URI, made by ame_core.tracking: short HTTP retries (an unreachable
+    server is reported in seconds; the status bar retries with its own backoff) and MLflow's
+    loggers quieted (their lines would land on the terminal the TUI draws on)."""
+    with _lock:
+        if uri not in _clients:
+            from ame_core import tracking
+
+            _clients[uri] = tracking.client(uri)
+        return _clients[uri]
+
+
+def check(uri: str, timeout: float = 2.0) -> str:
+    """'' when the store answers, else why not. Cheap: no mlflow import."""
+    if uri.startswith(("http://", "https://")):
+        url = uri.rstrip("/") + "/health"
+        try:
+            with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310
+                if response.status == 200:
+                    return ""
+                return f"HTTP {response.status}"
+        except urllib.error.HTTPError as exc:
+            return f"HTTP {exc.code}"
+        except (OSError, ValueError) as exc:
+            reason = getattr(exc, "reason", exc)
+            return f"not answering ({reason})"
+    if uri.startswith("sqlite:///"):
+        path = Path(uri[len("sqlite:///") :])
+        if not path.exists():  # created on first use
+            return ""
+        try:
+            con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=timeout)
+            try:
+                con.execute("select 1").fetchone()
+            finally:
+                con.close()
+        except sqlite3.Error as exc:
+            return f"cannot open the store ({exc})"
+        return ""
+    return ""
+
+
+def _guard(fn):
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except MlflowUnavailable:
+            raise
+        except Exception as exc:  # noqa: BLE001 - shown to the user in one line
+            if _is_not_found(exc):
+                raise LookupError(str(exc).splitlines()[0]) from exc
+            text = str(exc).strip().splitlines()
+            raise MlflowUnavailable(text[0][:200] if text else type(exc).__name__) from exc
+
+    return wrapper
+
+
+def _is_not_found(exc: Exception) -> bool:
+    return getattr(exc, "error_code", "") == "RESOURCE_DOES_NOT_EXIST"
+
+
+@_guard
+def run_data(uri: str, run_id: str, history: bool = True, artifacts: bool = True) -> RunData:
+    mlflow_client = client(uri)
+    run = mlflow_client.get_run(run_id)
+    data = RunData(
+        name=run.info.run_name or "",
+        status=str(run.info.status),
+        params=dict(run.data.params),
+        metrics=dict(run.data.metrics),
+    )
+    if history:
+        for key in sorted(data.metrics):
+            points = mlflow_client.get_metric_history(run_id, key)
+            points = sorted(points, key=lambda m: (m.step, m.timestamp))
+            data.history[key] = [float(m.value) for m in points]
+    if artifacts:
+        data.artifacts = _artifacts(mlflow_client, run_id)
+    return data
+
+
+def _artifacts(
+    mlflow_client: Any, run_id: str, limit: int = 200
+) -> list[tuple[str, int | None, bool]]:
+    out: list[tuple[str, int | None, bool]] = []
+    pending: list[tuple[str | None, int]] = [(None, 0)]
+    while pending and len(out) < limit:
+        path, depth = pending.pop(0)
+        for item in mlflow_client.list_artifacts(run_id, path):
+            out.append((item.path, item.file_size, item.is_dir))
+            if item.is_dir and depth < 2:
+                pending.append((item.path, depth + 1))
+    return sorted(out)[:limit]
+
+
+@_guard
+def input_example(uri: str, model: str, version: str) -> dict[str, Any] | None:
+    """The registered version's input example as an /invocations payload, or None."""
+    import tempfile
+
+    import mlflow
+    from mlflow.models import Model
+
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    with tempfile.TemporaryDirectory(prefix="ame-tui-") as tmp:
+        local = mlflow.artifacts.download_artifacts(
+            artifact_uri=f"models:/{model}/{version}", dst_path=tmp
+        )
+        meta = Model.load(local)
+        example = meta.load_input_example(local)
+    if example is None:
+        return None
+    return payload_for(example)
+
+
+def payload_for(example: Any) -> dict[str, Any]:
+    """An /invocations body for an input example (DataFrame, array, dict or list)."""
+    import json
+
+    if hasattr(example, "to_json") and hasattr(example, "columns"):
+        return {"dataframe_split": json.loads(example.to_json(orient="split", index=False))}
+    if hasattr(example, "tolist"):
+        return {"inputs": example.tolist()}
+    if isinstance(example, dict) and any(
+        k in example for k in ("dataframe_split", "dataframe_records", "inputs", "instances")
+    ):
+        return example
+    return {"inputs": example}

@@ -1,0 +1,160 @@
+"""End to end with the real local backend on a copy of examples/quickstart: from the TUI, train
+the model, watch the run succeed, see the new version with its metric, validate it, deploy it,
+send a smoke request and see predictions, undeploy."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+from textual.widgets import DataTable, Input
+from tui_data import screen_text, wait_for
+
+from ame_tui.screens.deployments import DeploymentsView
+from ame_tui.screens.dialogs import ConfirmScreen, SmokeScreen
+from ame_tui.screens.models import ModelsView
+from ame_tui.screens.run_detail import RunDetailScreen
+from ame_tui.widgets.log_view import LogView
+
+REPO = Path(__file__).resolve().parents[2]
+RUN_TIMEOUT = 900.0  # the first run builds the quickstart's !pip environment
+
+
+@pytest.fixture(scope="session")
+def ame_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    shared = os.environ.get("AME_TEST_CACHE_DIR")
+    if shared:
+        return Path(shared)
+    # The same folder as the lifecycle tests: one `!pip` environment for the session.
+    cache = tmp_path_factory.getbasetemp() / "quickstart-env-cache"
+    cache.mkdir(exist_ok=True)
+    return cache
+
+
+@pytest.fixture
+def quickstart_env(tmp_path: Path, ame_cache: Path):
+    project = tmp_path / "quickstart"
+    shutil.copytree(
+        REPO / "examples" / "quickstart",
+        project,
+        ignore=shutil.ignore_patterns(".ame", ".venv", "mlruns", "mlflow.db"),
+    )
+    text = (project / "ame.yml").read_text()
+    (project / "ame.yml").write_text(text.replace("autoDeploy: true", "autoDeploy: false"))
+    saved = dict(os.environ)
+    os.environ.update(
+        PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""),
+        MLFLOW_DISABLE_TELEMETRY="true",
+        AME_CACHE_DIR=str(ame_cache),
+        AME_CONFIG_DIR=str(tmp_path / "config"),
+    )
+    for key in ("MLFLOW_TRACKING_URI", "AME_BACKEND", "MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_NAME"):
+        os.environ.pop(key, None)
+    try:
+        yield project
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def _rows(app) -> list[list[str]]:
+    table = app.screen.query_one(DataTable)
+    return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(2400)
+async def test_train_validate_deploy_smoke_undeploy(quickstart_env: Path) -> None:
+    from ame_core.runtime.local import LocalBackend
+    from ame_core.tracking import tracking_uri_for
+    from ame_tui.app import AmeApp
+    from ame_tui.services.context import AppContext
+
+    project = quickstart_env
+    backend = LocalBackend(project)
+    ctx = AppContext(
+        project_dir=project.resolve(),
+        project_file=project / "ame.yml",
+        tracking_uri=tracking_uri_for(project),
+        backend_factory=lambda: backend,
+    )
+    app = AmeApp(ctx)
+    try:
+        async with app.run_test(size=(160, 40)) as pilot:
+            await wait_for(pilot, lambda: isinstance(app.screen, ModelsView) and app.screen.loaded)
+            assert "no versions yet" in screen_text(app)
+
+            # train: lands on the run, which is watched until it succeeds
+            await pilot.press("t")
+            await wait_for(pilot, lambda: isinstance(app.screen, RunDetailScreen), what="detail")
+            detail = app.screen
+            await wait_for(
+                pilot,
+                lambda: detail.record is not None and detail.record.status.finished,
+                timeout=RUN_TIMEOUT,
+                what="training run",
+            )
+            assert detail.record.status.value == "succeeded", detail.record.reason
+            log = detail.query_one(LogView)
+            await wait_for(pilot, lambda: "trained logreg v1" in screen_text(app), what="log")
+            assert log.line_count > 0
+            await wait_for(
+                pilot, lambda: any("registered" in n.message for n in app._notifications)
+            )
+
+            # the new version with its metric
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: isinstance(app.screen, ModelsView))
+            app.screen.refresh_data()
+            await wait_for(pilot, lambda: _rows(app) and _rows(app)[0][1] == "v1", what="v1")
+            assert "accuracy=0.9" in _rows(app)[0][4]
+
+            # validate it
+            await pilot.press("v")
+            await wait_for(pilot, lambda: isinstance(app.screen, RunDetailScreen))
+            await wait_for(
+                pilot,
+                lambda: any("passed validation" in n.message for n in app._notifications),
+                timeout=RUN_TIMEOUT,
+                what="verdict",
+            )
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: isinstance(app.screen, ModelsView))
+            app.screen.refresh_data()
+            await wait_for(pilot, lambda: "✔ passed" in _rows(app)[0][5], what="verdict shown")
+
+            # deploy it: lands on the deployments view, which shows it ready
+            await pilot.press("d")
+            await wait_for(pilot, lambda: isinstance(app.screen, DeploymentsView))
+            await wait_for(
+                pilot,
+                lambda: _rows(app) and _rows(app)[0][2] == "ready",
+                timeout=300,
+                what="endpoint ready",
+            )
+
+            # the smoke request with the model's input example
+            await pilot.press("s")
+            await wait_for(pilot, lambda: isinstance(app.screen, SmokeScreen))
+            smoke = app.screen
+            await wait_for(pilot, lambda: smoke.query_one(Input).value, timeout=120, what="example")
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: smoke.result is not None, timeout=120, what="answer")
+            assert smoke.result.ok and "predictions" in smoke.result.answer
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: "predictions" in screen_text(app), what="answer shown")
+
+            # undeploy
+            await pilot.press("u")
+            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+            await pilot.press("y")
+            await wait_for(pilot, lambda: "nothing is served" in screen_text(app), timeout=120)
+    finally:
+        from ame_core.runtime.backend import RunContext
+
+        context = RunContext(project.resolve(), "quickstart", ctx.tracking_uri)
+        if backend.endpoint("logreg", context) is not None:
+            backend.undeploy("logreg", context)

@@ -1,0 +1,97 @@
+"""Snapshots of the main views (pytest-textual-snapshot): fixed clock, a test-double backend,
+a real MLflow sqlite store. Update with `pytest tests/tui --snapshot-update` after checking
+the SVGs by eye."""
+
+from __future__ import annotations
+
+from textual.widgets import DataTable, TabbedContent
+from tui_data import wait_for
+
+from ame_tui.widgets.log_view import LogView
+
+SIZE = (130, 30)
+
+
+async def _settle(pilot) -> None:
+    app = pilot.app
+    await wait_for(pilot, lambda: app.project is not None and app.mlflow_state == "ok")
+    screen = app.screen
+    if screen.WANTS_RUNS:
+        await wait_for(pilot, lambda: app.runs, what="runs")
+    if hasattr(screen, "loaded"):
+        await wait_for(pilot, lambda: screen.loaded, what="view data")
+    await wait_for(pilot, lambda: app.focused is not None, what="focus")
+    tables = screen.query(DataTable)
+    if tables:
+        table = tables.first()
+        await wait_for(pilot, lambda: table.row_count > 0, what="rows")
+        # the table sizes its columns when idle: wait for that (private, but only here)
+        await wait_for(
+            pilot,
+            lambda: not table._require_update_dimensions and not table._updated_cells,
+            what="column widths",
+        )
+    await pilot.pause(0.5)
+
+
+def test_models_view(snap_compare, demo) -> None:
+    async def before(pilot) -> None:
+        await _settle(pilot)
+        await pilot.press("3", "2")  # runs once, so training runs are linked to versions
+        await _settle(pilot)
+        await wait_for(
+            pilot, lambda: "train-003" in str(pilot.app.screen.query_one("DataTable").get_row_at(0))
+        )
+
+    assert snap_compare(demo.app(), terminal_size=SIZE, run_before=before)
+
+
+def test_runs_view(snap_compare, demo) -> None:
+    assert snap_compare(demo.app(start_view="runs"), terminal_size=SIZE, run_before=_settle)
+
+
+def test_tasks_view(snap_compare, demo) -> None:
+    assert snap_compare(demo.app(start_view="tasks"), terminal_size=SIZE, run_before=_settle)
+
+
+def test_run_detail_view(snap_compare, demo) -> None:
+    async def before(pilot) -> None:
+        await _settle(pilot)
+        pilot.app.open_run("train-004")
+        await wait_for(pilot, lambda: pilot.app.screen.query(LogView))
+        view = pilot.app.screen.query_one(LogView)
+        await wait_for(pilot, lambda: view.line_count == 5 and pilot.app.screen.record)
+        await pilot.pause(0.3)
+
+    assert snap_compare(demo.app(start_view="runs"), terminal_size=SIZE, run_before=before)
+
+
+def test_run_detail_metrics(snap_compare, demo) -> None:
+    async def before(pilot) -> None:
+        await _settle(pilot)
+        pilot.app.open_run("train-003")
+        await wait_for(pilot, lambda: pilot.app.screen.query(LogView))
+        await pilot.press("m")
+        screen = pilot.app.screen
+        await wait_for(pilot, lambda: screen.query_one(TabbedContent).active == "metrics")
+        await wait_for(pilot, lambda: screen._final_data, what="metrics")
+        await pilot.pause(0.3)
+
+    assert snap_compare(demo.app(start_view="runs"), terminal_size=SIZE, run_before=before)
+
+
+def test_deployments_view(snap_compare, demo) -> None:
+    assert snap_compare(demo.app(start_view="deploy"), terminal_size=SIZE, run_before=_settle)
+
+
+def test_problems_view(snap_compare, demo) -> None:
+    assert snap_compare(demo.app(start_view="problems"), terminal_size=SIZE, run_before=_settle)
+
+
+def test_help(snap_compare, demo) -> None:
+    async def before(pilot) -> None:
+        await _settle(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause(0.3)
+
+    assert snap_compare(demo.app(start_view="tasks"), terminal_size=SIZE, run_before=before)

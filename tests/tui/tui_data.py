@@ -1,0 +1,398 @@
+"""Deterministic data for the TUI tests, the snapshots and the README screenshots.
+
+A test double of the Backend interface (runs and endpoints in memory, logs in real files) and a
+real MLflow sqlite store filled with runs, metric histories and registered model versions.
+Times are fixed so the screens render the same on every machine.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from ame_core.runtime.backend import (
+    Backend,
+    BackendError,
+    Endpoint,
+    EndpointStatus,
+    LogChunk,
+    RunContext,
+    RunRecord,
+    RunStatus,
+)
+
+NOW = 1_767_261_600.0  # 2026-01-01 10:00:00 UTC
+REPO = Path(__file__).resolve().parents[2]
+
+PROJECT_YML = """\
+project: quickstart
+
+templates:
+  - name: small_cpu
+    resources:
+      cpu: 1
+      memory: 1Gi
+
+tasks:
+  - name: train_logreg
+    fromTemplate: small_cpu
+    executor: !pip
+      pythonVersion: "3.11"
+      command: python train.py
+
+  - name: validate_logreg
+    fromTemplate: small_cpu
+    executor: !pip
+      pythonVersion: "3.11"
+      command: python validate.py
+    environment:
+      - key: MIN_ACCURACY
+        val: "0.8"
+
+  - name: nightly_report
+    executor: !custom
+      pythonVersion: 3.10
+      command: python report.py
+    resources:
+      cpu: 500m
+      memory: 256Mi
+    triggers:
+      schedule: "0 3 * * *"
+
+  - name: prepare_and_train
+    pipeline:
+      - taskRef: nightly_report
+      - taskRef: train_logreg
+
+models:
+  - name: logreg
+    training:
+      task:
+        taskRef: train_logreg
+    validation:
+      task:
+        taskRef: validate_logreg
+    deployment:
+      resources:
+        cpu: 1
+        memory: 1Gi
+      autoDeploy: true
+"""
+
+LOG_LINES = [
+    "Collecting mlflow==3.17.2 (from -r requirements.txt (line 1))",
+    "Successfully installed mlflow-3.17.2 pandas-3.1.1 scikit-learn-1.9.1",
+    "epoch 1/5 loss=0.6931 accuracy=0.6200",
+    "epoch 2/5 loss=0.4410 accuracy=0.8350",
+    "epoch 3/5 loss=0.2987 accuracy=0.9120",
+    "epoch 4/5 loss=0.2210 accuracy=0.9440",
+    "epoch 5/5 loss=0.1893 accuracy=0.9580",
+    "Registered model 'logreg' version 3",
+    "trained logreg v3: accuracy=0.9580 f1=0.9667 roc_auc=0.9953",
+]
+
+
+def write_project(root: Path) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "ame.yml").write_text(PROJECT_YML, encoding="utf-8")
+    return root
+
+
+class FakeBackend(Backend):
+    """The Backend interface in memory: what a test controls, deterministic ids and times."""
+
+    name = "local"
+
+    def __init__(self, log_dir: Path, smoke_url: str | None = None) -> None:
+        self.log_dir = Path(log_dir)
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.runs: dict[str, RunRecord] = {}
+        self.endpoints: dict[str, Endpoint] = {}
+        self.smoke_url = smoke_url
+        self.submitted: list[tuple[str, RunContext]] = []
+        self.cancelled: list[str] = []
+        self.fail_list = False
+        self._lock = threading.Lock()
+        self._counter = 0
+
+    # helpers for tests
+    def add_run(self, task: str, status: RunStatus, created: float, **extra: Any) -> RunRecord:
+        with self._lock:
+            self._counter += 1
+            run_id = extra.pop("id", f"{task[:8]}-{self._counter:03d}")
+        log = self.log_dir / f"{run_id}.log"
+        if not log.exists():
+            log.write_text("", encoding="utf-8")
+        record = RunRecord(
+            id=run_id,
+            project="quickstart",
+            task=task,
+            backend="local",
+            status=status,
+            created_at=created,
+            started_at=extra.pop("started_at", created + 2),
+            log_path=str(log),
+            **extra,
+        )
+        if status.finished and record.ended_at is None:
+            record.ended_at = (record.started_at or created) + 41
+        self.runs[run_id] = record
+        return record
+
+    # the interface
+    def submit(self, task: Any, context: RunContext) -> RunRecord:
+        self.submitted.append((task.name, context))
+        return self.add_run(
+            task.name,
+            RunStatus.RUNNING,
+            NOW,
+            kind=context.kind,
+            model_name=context.model_name,
+            model_version=context.model_version,
+            resources={k: str(v) for k, v in (task.task.resources or {}).items()},
+        )
+
+    def list_runs(self, project: str | None = None) -> list[RunRecord]:
+        if self.fail_list:
+            raise BackendError("cannot list runs: the backend is down")
+        return sorted(self.runs.values(), key=lambda r: (r.created_at, r.id), reverse=True)
+
+    def get_run(self, run_id: str) -> RunRecord:
+        try:
+            return self.runs[run_id]
+        except KeyError:
+            raise BackendError(f"no run {run_id}") from None
+
+    def read_logs(self, run_id: str, offset: int = 0, limit: int | None = None) -> LogChunk:
+        path = Path(self.get_run(run_id).log_path or "")
+        data = path.read_bytes()[offset:] if path.exists() else b""
+        return LogChunk(data.decode("utf-8", "replace"), offset + len(data))
+
+    def cancel(self, run_id: str) -> RunRecord:
+        record = self.get_run(run_id)
+        self.cancelled.append(run_id)
+        if not record.status.finished:
+            record.status = RunStatus.CANCELLED
+            record.ended_at = NOW + 30
+            record.reason = "cancelled by the user"
+        return record
+
+    def deploy(self, model: str, version: str, context: RunContext, deployment: Any) -> Endpoint:
+        endpoint = Endpoint(
+            model,
+            str(version),
+            "local",
+            EndpointStatus.READY,
+            self.smoke_url or "http://127.0.0.1:5001",
+            replicas=1,
+            ready_replicas=1,
+        )
+        self.endpoints[model] = endpoint
+        return endpoint
+
+    def undeploy(self, model: str, context: RunContext) -> None:
+        self.endpoints.pop(model, None)
+
+    def endpoint(self, model: str, context: RunContext) -> Endpoint | None:
+        return self.endpoints.get(model)
+
+    def list_endpoints(self, context: RunContext) -> list[Endpoint]:
+        return list(self.endpoints.values())
+
+
+def fill_backend(backend: FakeBackend, mlflow_runs: dict[str, str]) -> None:
+    """A history of runs: succeeded trainings (linked to MLflow runs), a failure, a pipeline."""
+    for i, version in enumerate(("1", "2", "3")):
+        record = backend.add_run(
+            "train_logreg",
+            RunStatus.SUCCEEDED,
+            NOW - 86400 * (3 - i) - 600,
+            id=f"train-00{i + 1}",
+            kind="training",
+            model_name="logreg",
+            resources={"cpu": "1", "memory": "1Gi"},
+            mlflow_run_id=mlflow_runs.get(f"train-{version}"),
+            exit_code=0,
+        )
+        Path(record.log_path).write_text("\n".join(LOG_LINES) + "\n", encoding="utf-8")
+    backend.add_run(
+        "validate_logreg",
+        RunStatus.FAILED,
+        NOW - 3600 * 5,
+        id="validate-001",
+        kind="validation",
+        model_name="logreg",
+        model_version="1",
+        exit_code=1,
+        reason="exit code 1",
+        resources={"cpu": "1", "memory": "1Gi"},
+    )
+    backend.add_run(
+        "validate_logreg",
+        RunStatus.SUCCEEDED,
+        NOW - 3600 * 2,
+        id="validate-002",
+        kind="validation",
+        model_name="logreg",
+        model_version="3",
+        exit_code=0,
+        resources={"cpu": "1", "memory": "1Gi"},
+    )
+    step = backend.add_run(
+        "nightly_report",
+        RunStatus.SUCCEEDED,
+        NOW - 1200,
+        id="report-001",
+        kind="task",
+        resources={"cpu": "500m", "memory": "256Mi"},
+        exit_code=0,
+    )
+    train = backend.add_run(
+        "train_logreg",
+        RunStatus.RUNNING,
+        NOW - 300,
+        id="train-004",
+        kind="task",
+        resources={"cpu": "1", "memory": "1Gi"},
+        started_at=NOW - 250,
+        mlflow_run_id=mlflow_runs.get("train-4"),
+    )
+    Path(train.log_path).write_text("\n".join(LOG_LINES[:5]) + "\n", encoding="utf-8")
+    pipeline = backend.add_run(
+        "prepare_and_train",
+        RunStatus.RUNNING,
+        NOW - 1260,
+        id="pipeline-001",
+        kind="pipeline",
+        step_ids=["report-001", "train-004"],
+        started_at=NOW - 1250,
+    )
+    step.parent_id = train.parent_id = pipeline.id
+    backend.endpoints["logreg"] = Endpoint(
+        "logreg",
+        "3",
+        "local",
+        EndpointStatus.READY,
+        backend.smoke_url or "http://127.0.0.1:5001",
+        replicas=1,
+        ready_replicas=1,
+    )
+
+
+def tracking_uri(project_dir: Path) -> str:
+    return f"sqlite:///{project_dir.resolve() / '.ame' / 'mlflow.db'}"
+
+
+def fill_mlflow(project_dir: Path, real_model: bool = False) -> dict[str, str]:
+    """Runs with metric histories and three registered versions of `logreg` in a real sqlite
+    store; returns {"train-1": mlflow_run_id, ...}. `real_model` logs a real scikit-learn
+    model with an input example as version 4 (for the smoke request)."""
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    from mlflow import MlflowClient
+    from mlflow.entities import Metric, Param
+
+    store = project_dir / ".ame"
+    store.mkdir(parents=True, exist_ok=True)
+    uri = tracking_uri(project_dir)
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    experiment = client.create_experiment(
+        "quickstart", artifact_location=(store / "mlartifacts").resolve().as_uri()
+    )
+    runs: dict[str, str] = {}
+    accuracies = {"1": 0.912, "2": 0.937, "3": 0.958, "4": 0.931}
+    for version, final in accuracies.items():
+        start = int((NOW - 86400 * (4 - int(version)) - 600) * 1000)
+        run = client.create_run(experiment, start_time=start, run_name=f"train_logreg-{version}")
+        run_id = run.info.run_id
+        history = [final * (1 - 0.5 * 0.55**step) for step in range(12)]
+        metrics = [
+            Metric("accuracy", v, start + step * 1000, step) for step, v in enumerate(history)
+        ]
+        metrics += [
+            Metric("loss", 0.7 * 0.75**step, start + step * 1000, step) for step in range(12)
+        ]
+        metrics += [
+            Metric("f1", final + 0.008, start + 12000, 0),
+            Metric("roc_auc", min(0.999, final + 0.037), start + 12000, 0),
+        ]
+        params = [Param("C", "1.0"), Param("seed", "42"), Param("test_size", "0.25")]
+        client.log_batch(run_id, metrics=metrics, params=params)
+        client.log_text(run_id, "confusion matrix\n", "reports/confusion.txt")
+        client.log_dict(run_id, {"accuracy": final}, "metrics.json")
+        runs[f"train-{version}"] = run_id
+        if version != "4":
+            client.set_terminated(run_id, "FINISHED", end_time=start + 41000)
+    client.create_registered_model("logreg")
+    for version in ("1", "2", "3"):
+        client.create_model_version(
+            "logreg", f"runs:/{runs['train-' + version]}/model", runs["train-" + version]
+        )
+    from ame_core.registry import Registry
+
+    registry = Registry(uri)
+    registry.set_verdict("logreg", "1", False, "validate-001", reason="accuracy 0.912 < 0.92")
+    registry.set_verdict("logreg", "3", True, "validate-002")
+    registry.set_deployed("logreg", "3")
+    client.set_registered_model_alias("logreg", "champion", "3")
+    con = sqlite3.connect(store / "mlflow.db")
+    with con:
+        for version in ("1", "2", "3"):
+            created = int((NOW - 86400 * (4 - int(version)) - 500) * 1000)
+            con.execute(
+                "update model_versions set creation_time=?, last_updated_time=? "
+                "where name='logreg' and version=?",
+                (created, created, int(version)),
+            )
+        # verdict times are machine time: fix them too
+        con.execute(
+            "update model_version_tags set value='2026-01-01T08:00:00+00:00' "
+            "where key='ame.validation.time'"
+        )
+    con.close()
+    return runs
+
+
+def make_context(project_dir: Path, backend: Backend, read_only: bool = False):
+    from ame_tui.services.context import AppContext
+
+    return AppContext(
+        project_dir=project_dir.resolve(),
+        project_file=project_dir / "ame.yml",
+        tracking_uri=tracking_uri(project_dir),
+        backend_factory=lambda: backend,
+        backend_label="local",
+        read_only=read_only,
+        clock=lambda: NOW,
+    )
+
+
+def build_demo(root: Path) -> tuple[Path, FakeBackend]:
+    """A project with MLflow data and a filled test-double backend under `root`."""
+    if root.exists():
+        shutil.rmtree(root)
+    project = write_project(root / "quickstart")
+    runs = fill_mlflow(project)
+    backend = FakeBackend(root / "logs")
+    fill_backend(backend, runs)
+    return project, backend
+
+
+async def wait_for(pilot, condition, timeout: float = 30.0, what: str = "") -> None:
+    """Let the app run until `condition()` holds (workers are threads: give them time)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError(f"timed out waiting for {what or condition}")
+
+
+def screen_text(app) -> str:
+    """What the terminal shows, as text."""
+    update = app.screen._compositor.render_full_update()
+    return "\n".join("".join(seg.text for seg in strip).rstrip() for strip in update.strips)
