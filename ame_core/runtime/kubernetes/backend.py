@@ -110,7 +110,8 @@ class KubernetesBackend(Backend):
         name = obj["metadata"]["name"]
         ns = obj["metadata"].get("namespace") or self.namespace
         fn, resource = self._api("patch", obj["kind"])
-        try:
+
+        def server_side_apply() -> dict[str, Any]:
             return self.kube.call(
                 "patch",
                 resource,
@@ -123,24 +124,16 @@ class KubernetesBackend(Backend):
                 force=True,
                 _content_type="application/apply-patch+yaml",
             )
+
+        try:
+            return server_side_apply()
         except NotFound as exc:
             if type(exc) is not NotFound:  # the namespace itself is missing
                 raise
         try:
             return self._create(obj)
         except Conflict:  # created by someone else in between
-            return self.kube.call(
-                "patch",
-                resource,
-                fn,
-                name,
-                ns,
-                obj,
-                name=name,
-                field_manager="ame",
-                force=True,
-                _content_type="application/apply-patch+yaml",
-            )
+            return server_side_apply()
 
     def delete(self, kind: str, name: str, propagation: str = "Background") -> bool:
         fn, resource = self._api("delete", kind)
