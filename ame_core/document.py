@@ -250,6 +250,19 @@ def first_line_range(lines: list[str], node: Node) -> Range:
     return Range(start.line, start.column, start.line, end)
 
 
+def last_content_line(lines: list[str], node: Node) -> int:
+    """The last line that holds a node's text: its end mark points past trailing line breaks,
+    blank lines and comments, often at the start of the next entry's line."""
+    end = min(node.end_mark.line, len(lines) - 1)
+    if end > node.start_mark.line and not lines[end][: node.end_mark.column].strip():
+        end -= 1
+    while end > node.start_mark.line and (
+        not lines[end].strip() or lines[end].lstrip().startswith("#")
+    ):
+        end -= 1
+    return end
+
+
 def _key_text(key: Node) -> str:
     return key.value if isinstance(key.value, str) else str(key.value)
 

@@ -10,7 +10,7 @@ import yaml
 from lsprotocol import types
 
 from ame_core.diagnostics import Range
-from ame_core.document import Path, custom_tag, node_range
+from ame_core.document import Path, custom_tag, last_content_line, node_range
 from ame_core.resolve import iter_inline_tasks, parse_ref
 from ame_core.spec.models import EXECUTOR_KINDS, Task
 from ame_core.validate import EXECUTOR_TAGS
@@ -118,18 +118,6 @@ def quick_fixes(
 # --- helpers over the node tree ----------------------------------------------------------------
 
 
-def _block_end_line(lines: list[str], node: yaml.Node) -> int:
-    """Last line that holds the node's text (end marks point past trailing line breaks)."""
-    end = min(node.end_mark.line, len(lines) - 1)
-    if end > node.start_mark.line and not lines[end][: node.end_mark.column].strip():
-        end -= 1  # the mark is at the start of the next entry's line
-    while end > node.start_mark.line and (
-        not lines[end].strip() or lines[end].lstrip().startswith("#")
-    ):
-        end -= 1
-    return end
-
-
 def _indent_of(line: str) -> int:
     return len(line) - len(line.lstrip(" "))
 
@@ -198,7 +186,7 @@ def _tag_to_map(server, uri, lines, analysis, node, key, tag, kind) -> types.Cod
     elif isinstance(node, yaml.MappingNode) and node.value:
         first = node.value[0][0].start_mark
         body_indent = first.column
-        end = _block_end_line(lines, node)
+        end = last_content_line(lines, node)
         colon_line = key.end_mark.line
         colon_col = lines[colon_line].index(":", key.end_mark.column) + 1
         body_lines = [("  " + ln) if ln.strip() else ln for ln in lines[first.line : end + 1]]
@@ -225,7 +213,7 @@ def _map_to_tag(server, uri, lines, node, key, variant_key, body, kind) -> types
         colon_line = key.end_mark.line
         colon_col = lines[colon_line].index(":", key.end_mark.column) + 1
         first = body.value[0][0].start_mark
-        end = _block_end_line(lines, body)
+        end = last_content_line(lines, body)
         shift = first.column - variant_key.start_mark.column
         body_lines = [
             ln[shift:] if ln[:shift].strip() == "" else ln.lstrip()
@@ -237,7 +225,7 @@ def _map_to_tag(server, uri, lines, node, key, variant_key, body, kind) -> types
         colon_line = key.end_mark.line
         colon_col = lines[colon_line].index(":", key.end_mark.column) + 1
         whole = node_range(node)
-        end = _block_end_line(lines, node)
+        end = last_content_line(lines, node)
         edits = [
             (
                 Range(colon_line, colon_col, end, len(lines[end])),
@@ -283,7 +271,7 @@ def extract_resources(
     key_line, key_col = res_key.start_mark.line, res_key.start_mark.column
     if lines[key_line][:key_col].strip():
         return None  # `- resources:` as the item's first key: leave it to the user
-    end = _block_end_line(lines, res_node)
+    end = last_content_line(lines, res_node)
     body = [ln for ln in lines[key_line + 1 : end + 1]]
     body_indent = min((_indent_of(ln) for ln in body if ln.strip()), default=key_col + 2)
     edits: list[tuple[Range, str]] = []
@@ -309,7 +297,7 @@ def extract_resources(
         last = doc.node_at(templates[-1].source_path)
         assert last is not None
         item_col = _item_dash_col(lines, last)
-        insert_line = _block_end_line(lines, last) + 1
+        insert_line = last_content_line(lines, last) + 1
         prefix = ""
     else:
         tasks_key = doc.key_node_at(("tasks",))
@@ -374,7 +362,7 @@ def inline_task_ref(
         if isinstance(k, yaml.ScalarNode) and k.value == "name":
             continue
         start = k.start_mark
-        end = _block_end_line(lines, v) if not isinstance(v, yaml.ScalarNode) else v.end_mark.line
+        end = last_content_line(lines, v) if not isinstance(v, yaml.ScalarNode) else v.end_mark.line
         chunk = [lines[start.line][start.column :], *lines[start.line + 1 : end + 1]]
         entries.append((start.column, chunk))
     if not entries:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 from lsprotocol import types
 
+from ame_core.document import last_content_line
 from ame_lsp.safety import safe
 
 if TYPE_CHECKING:
@@ -44,17 +45,6 @@ def folding_ranges(analysis: Any) -> list[types.FoldingRange]:
     ]
 
 
-def _last_line(lines: list[str], node: yaml.Node) -> int:
-    end = min(node.end_mark.line, len(lines) - 1)
-    if end > node.start_mark.line and not lines[end][: node.end_mark.column].strip():
-        end -= 1  # the mark is at the start of the next entry's line
-    while end > node.start_mark.line and (
-        not lines[end].strip() or lines[end].lstrip().startswith("#")
-    ):
-        end -= 1
-    return end
-
-
 def from_nodes(root: yaml.Node, lines: list[str]) -> set[tuple[int, int, bool]]:
     out: set[tuple[int, int, bool]] = set()
     seen: set[int] = set()
@@ -62,14 +52,14 @@ def from_nodes(root: yaml.Node, lines: list[str]) -> set[tuple[int, int, bool]]:
     while stack:
         node, start = stack.pop()
         if isinstance(node, yaml.ScalarNode):
-            end = _last_line(lines, node)
+            end = last_content_line(lines, node)
             if end > start:
                 out.add((start, end, False))
             continue
         if id(node) in seen:
             continue  # an alias: folded where its anchor is
         seen.add(id(node))
-        end = _last_line(lines, node)
+        end = last_content_line(lines, node)
         if end > start and node is not root:
             out.add((start, end, False))
         if isinstance(node, yaml.MappingNode):
