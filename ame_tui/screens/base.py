@@ -45,6 +45,35 @@ class View(Screen):
         return self.app
 
 
+class PolledView(View):
+    """A view that asks the backend or MLflow again every POLL_SECONDS while it is shown, one
+    fetch at a time (polling is budgeted: nothing is asked for views that are not on screen)."""
+
+    POLL_SECONDS: ClassVar[float] = 2.0
+    TICK_SECONDS: ClassVar[float] = 0.5
+
+    def start_polling(self) -> None:
+        self._busy = False
+        self._last = 0.0
+        self.set_interval(self.TICK_SECONDS, self._tick)
+
+    def _tick(self) -> None:
+        if self.is_current and time.monotonic() - self._last >= self.POLL_SECONDS:
+            self.refresh_data()
+
+    def refresh_data(self) -> None:
+        info = self.ame.project
+        if info is None or self._busy:
+            return
+        self._busy = True
+        self._last = time.monotonic()
+        self.fetch(info)
+
+    def fetch(self, info: Any) -> None:
+        """Start the worker that fetches; it sets `self._busy = False` when it is done."""
+        raise NotImplementedError
+
+
 def age(seconds_ago: float) -> str:
     """k9s-style age: 42s, 7m, 3h, 5d."""
     s = max(0, int(seconds_ago))

@@ -3,7 +3,6 @@ request (the model's input example, or a row the user types) and shows answer an
 
 from __future__ import annotations
 
-import time
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -13,10 +12,8 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
-from ame_tui.screens.base import View, styled_status
+from ame_tui.screens.base import PolledView, styled_status
 from ame_tui.widgets.table import selected_key, sync_rows
-
-POLL = 2.0
 
 
 class EndpointsFetched(Message):
@@ -26,7 +23,10 @@ class EndpointsFetched(Message):
         self.error = error
 
 
-class DeploymentsView(View):
+class DeploymentsView(PolledView):
+    POLL_SECONDS = 2.0
+    TICK_SECONDS = 0.5
+
     VIEW_TITLE = "Deployments"
     BINDINGS: ClassVar[list[Any]] = [
         Binding("s", "smoke", "Smoke request", id="smoke"),
@@ -44,21 +44,10 @@ class DeploymentsView(View):
         self.endpoints: list[Any] = []
         self.loaded = False
         self.error = ""
-        self._busy = False
-        self._last = 0.0
-        self.set_interval(0.5, self._tick)
+        self.start_polling()
         self._show()
 
-    def _tick(self) -> None:
-        if self.is_current and time.monotonic() - self._last >= POLL:
-            self.refresh_data()
-
-    def refresh_data(self) -> None:
-        info = self.ame.project
-        if info is None or self._busy:
-            return
-        self._busy = True
-        self._last = time.monotonic()
+    def fetch(self, info: Any) -> None:
         self._fetch(info.name)
 
     @work(thread=True, exclusive=True, group="endpoints")

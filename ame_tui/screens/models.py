@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -15,10 +14,8 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
-from ame_tui.screens.base import View, age, now
+from ame_tui.screens.base import PolledView, age, now
 from ame_tui.widgets.table import selected_key, sync_rows
-
-POLL = 3.0
 
 
 class ModelsFetched(Message):
@@ -28,7 +25,10 @@ class ModelsFetched(Message):
         self.endpoints = endpoints
 
 
-class ModelsView(View):
+class ModelsView(PolledView):
+    POLL_SECONDS = 3.0
+    TICK_SECONDS = 1.0
+
     VIEW_TITLE = "Models"
     WANTS_RUNS = True
     BINDINGS: ClassVar[list[Any]] = [
@@ -52,27 +52,16 @@ class ModelsView(View):
         self.endpoints: dict[str, Any] = {}
         self.loaded = False
         self.error: str | None = None
-        self._busy = False
-        self._last = 0.0
+        self.start_polling()
         self.watch(self.app, "project", lambda _: self.refresh_data(), init=False)
         self.watch(self.app, "mlflow_state", self._mlflow_changed, init=False)
-        self.set_interval(1.0, self._tick)
         self._show()
 
     def _mlflow_changed(self, state: str) -> None:
         if state == "ok" and self.error:
             self.refresh_data()
 
-    def _tick(self) -> None:
-        if self.is_current and time.monotonic() - self._last >= POLL:
-            self.refresh_data()
-
-    def refresh_data(self) -> None:
-        info = self.ame.project
-        if info is None or self._busy:
-            return
-        self._busy = True
-        self._last = time.monotonic()
+    def fetch(self, info: Any) -> None:
         self._fetch([m.name for m in info.models], info.name)
 
     @work(thread=True, exclusive=True, group="models")
