@@ -28,7 +28,14 @@ from ame_core.document import (
     node_range,
 )
 from ame_core.spec import models as spec_models
-from ame_core.spec.models import EXECUTOR_KINDS, AmeModel, Project, field_by_alias, file_keys
+from ame_core.spec.models import (
+    EXECUTOR_KINDS,
+    AmeModel,
+    Project,
+    Task,
+    field_by_alias,
+    file_keys,
+)
 
 _INVALID = object()
 
@@ -408,6 +415,8 @@ class SchemaChecker:
                     checked = self._check_constraints(info, checked, key_path)
                 if checked is not _INVALID:
                     fields[name] = checked
+                elif cls is Project and key == "tasks" and isinstance(item, dict):
+                    self._legacy_task_map(item, key_path)
             elif key in cls.AME_ALIASES:
                 deferred_aliases.append((key, cls.AME_ALIASES[key]))
             elif cls is Project and key.startswith("x-"):
@@ -469,6 +478,13 @@ class SchemaChecker:
             )
             return _INVALID
         return value
+
+    def _legacy_task_map(self, tasks: dict[str, Any], path: Path) -> None:
+        """The legacy `tasks: {name: {...}}` is not read, but its tasks are still checked, so
+        one pass shows every spelling the migration has to change."""
+        for name, task in tasks.items():
+            if isinstance(task, dict):
+                self.check_value(Task, task, (*path, name), "")
 
     def _missing_field(self, cls: type[AmeModel], key: str, path: Path) -> None:
         info = field_by_alias(cls, key)
