@@ -9,7 +9,9 @@ the JSON path of the reference, which the checks turn into diagnostics.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import functools
+import heapq
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -168,10 +170,28 @@ class ResolveError(Exception):
 
 
 def _closest(name: str, names: list[str]) -> str | None:
+    """The existing name closest to `name` (difflib's ratio ≥ 0.6), or None."""
+    return _closest_cached(name, tuple(names))
+
+
+@functools.lru_cache(maxsize=512)
+def _closest_cached(name: str, names: tuple[str, ...]) -> str | None:
     import difflib
 
-    close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+    candidates: Iterable[str] = names
+    if len(names) > 64:
+        # difflib over thousands of names costs tens of milliseconds per unknown reference
+        # (and an editor asks on every keystroke): keep the names that share most character
+        # pairs with `name`, then let difflib choose among those.
+        wanted = _bigrams(name)
+        candidates = heapq.nlargest(32, names, key=lambda other: len(wanted & _bigrams(other)))
+    close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
     return close[0] if close else None
+
+
+@functools.lru_cache(maxsize=65536)
+def _bigrams(text: str) -> frozenset[str]:
+    return frozenset(text[i : i + 2] for i in range(len(text) - 1))
 
 
 class Resolver:
