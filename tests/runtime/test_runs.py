@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
 import time
 
 import pytest
@@ -76,19 +75,24 @@ def test_killed_by_signal(rt: Env) -> None:
     assert rt.mlflow_run(record["mlflow_run_id"]).info.status == "FAILED"
 
 
-def test_kill_9_of_ame_does_not_lose_the_run(rt: Env, tmp_path) -> None:
-    go = tmp_path / "go"
-    proc = rt.popen("task", "run", "ticker", env={"TICKER_GO": str(go)})
-    # the run exists and has printed its first line: kill the `ame` process hard
+def ticking_run(rt: Env) -> str | None:
+    """The id of the `ticker` run once it is running and has printed its first line."""
     deadline = time.monotonic() + 60
-    run_id = None
-    while run_id is None and time.monotonic() < deadline:
+    while time.monotonic() < deadline:
         for record in (rt.project / ".ame" / "runs").glob("*.json"):
             data = json.loads(record.read_text())
             if data["task"] == "ticker" and data["status"] == "running":
                 if "tick 0" in rt.log(data["id"]):
-                    run_id = data["id"]
+                    return data["id"]
         time.sleep(0.05)
+    return None
+
+
+def test_kill_9_of_ame_does_not_lose_the_run(rt: Env, tmp_path) -> None:
+    go = tmp_path / "go"
+    proc = rt.popen("task", "run", "ticker", env={"TICKER_GO": str(go)})
+    # the run exists and has printed its first line: kill the `ame` process hard
+    run_id = ticking_run(rt)
     assert run_id, "the ticker run did not start"
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
@@ -238,27 +242,19 @@ def test_dry_run_needs_kubernetes(rt: Env) -> None:
     assert "--backend kubernetes" in result.stderr
 
 
-def test_subprocess_output_is_not_buffered_into_the_end(rt: Env) -> None:
-    # `ame task run --detach --json` prints the record
+def test_detach_json_prints_the_record_and_the_run_goes_on(rt: Env) -> None:
     result = rt.ame("task", "run", "hello", "--detach", "--json")
+    assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
+    assert data["task"] == "hello" and data["project"] == "rt"
     assert data["status"] in ("queued", "running", "succeeded")
-    rt.wait(data["id"])
-    assert subprocess.run(["true"]).returncode == 0
+    assert rt.wait(data["id"])["status"] == "succeeded"
 
 
 def test_ctrl_c_detaches_and_the_run_goes_on(rt: Env, tmp_path) -> None:
     go = tmp_path / "go"
     proc = rt.popen("task", "run", "ticker", env={"TICKER_GO": str(go)})
-    deadline = time.monotonic() + 60
-    run_id = None
-    while run_id is None and time.monotonic() < deadline:
-        for record in (rt.project / ".ame" / "runs").glob("*.json"):
-            data = json.loads(record.read_text())
-            if data["task"] == "ticker" and data["status"] == "running":
-                if "tick 0" in rt.log(data["id"]):
-                    run_id = data["id"]
-        time.sleep(0.05)
+    run_id = ticking_run(rt)
     assert run_id
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
