@@ -207,22 +207,8 @@ class KubernetesBackend(Backend):
             if archive is not None:
                 code.mlflow_run_id = mlflow_run_id
                 self._upload_code(context.tracking_uri, mlflow_run_id, archive)
-            if task.is_pipeline:
-                plan = plans.plan_pipeline(
-                    task,
-                    context,
-                    self.settings,
-                    namespace=namespace,
-                    code=code,
-                    cluster_uri=cluster_uri,
-                    run_id=run_id,
-                    mlflow_run_id=mlflow_run_id,
-                    mlflow_experiment_id=experiment_id,
-                )
-                steps = {s.run_id: s.job for group in plan.groups for s in group}
-                self._create(plans.record_object(namespace, plan.record, steps))
-                return self.get_run(run_id)
-            plan = plans.plan_task(
+            planner = plans.plan_pipeline if task.is_pipeline else plans.plan_task
+            plan = planner(
                 task,
                 context,
                 self.settings,
@@ -233,6 +219,10 @@ class KubernetesBackend(Backend):
                 mlflow_run_id=mlflow_run_id,
                 mlflow_experiment_id=experiment_id,
             )
+            if task.is_pipeline:
+                steps = {s.run_id: s.job for group in plan.groups for s in group}
+                self._create(plans.record_object(namespace, plan.record, steps))
+                return self.get_run(run_id)
             self._create(plan.job)
         except BackendError as exc:
             self._end_mlflow(context.tracking_uri, mlflow_run_id, RunStatus.FAILED, str(exc))
