@@ -38,20 +38,34 @@ def index_text(text: str, path: str | None = None) -> ProjectIndex | None:
     return ProjectIndex.build(project, path) if project is not None else None
 
 
-def analyze(text: str, path: str | None = None, workspace: Workspace | None = None) -> Analysis:
-    """Parse, check and resolve one project file. Never raises for any text."""
+def analyze(
+    text: str,
+    path: str | None = None,
+    workspace: Workspace | None = None,
+    *,
+    whole_file_names: dict[str, tuple[str, ...]] | None = None,
+) -> Analysis:
+    """Parse, check and resolve one project file. Never raises for any text.
+
+    `whole_file_names` is for a text that holds only part of a file (see
+    `ProjectIndex.whole_file_names`)."""
     # A large file allocates hundreds of thousands of small objects and no reference cycles:
     # the cyclic collector would re-scan them over and over (it doubles the time), so it waits.
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _analyze(text, path, workspace)
+        return _analyze(text, path, workspace, whole_file_names)
     finally:
         if was_enabled:
             gc.enable()
 
 
-def _analyze(text: str, path: str | None, workspace: Workspace | None) -> Analysis:
+def _analyze(
+    text: str,
+    path: str | None,
+    workspace: Workspace | None,
+    whole_file_names: dict[str, tuple[str, ...]] | None,
+) -> Analysis:
     doc, recovered = _parse_with_tag_recovery(text)
     project, schema_diagnostics, error_paths = check_schema(doc)
     diagnostics = list(recovered) + doc.diagnostics + schema_diagnostics
@@ -59,6 +73,7 @@ def _analyze(text: str, path: str | None, workspace: Workspace | None) -> Analys
     resolver: Resolver | None = None
     if project is not None:
         index = ProjectIndex.build(project, path)
+        index.whole_file_names = whole_file_names
         resolver = Resolver(index, workspace)
         checker = SemanticChecker(doc, project, index, resolver, error_paths, len(diagnostics))
         diagnostics += checker.run()

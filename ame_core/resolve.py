@@ -71,6 +71,10 @@ class ProjectIndex:
     templates: dict[str, Template] = field(default_factory=dict)
     models: dict[str, Model] = field(default_factory=dict)
     data_sets: dict[str, DataSet] = field(default_factory=dict)
+    # When this index holds only part of its file (the language server re-checks one edited
+    # item in a copy of the file without the others), the names of the whole file: an unknown
+    # name is then answered with the same "did you mean" as the full check would give.
+    whole_file_names: dict[str, tuple[str, ...]] | None = None
 
     @classmethod
     def build(cls, project: Project, path: str | None = None) -> ProjectIndex:
@@ -89,6 +93,19 @@ class ProjectIndex:
     @property
     def name(self) -> str:
         return self.project.project
+
+    def names(self, kind: str) -> list[str]:
+        """The names of one kind ("tasks", "templates", "dataSets"), in file order."""
+        if self.whole_file_names is not None and kind in self.whole_file_names:
+            return list(self.whole_file_names[kind])
+        return list(self._by_kind(kind))
+
+    def name_lists(self) -> dict[str, tuple[str, ...]]:
+        """Every kind's names, for `whole_file_names` of a partial index of the same file."""
+        return {kind: tuple(self.names(kind)) for kind in ("tasks", "templates", "dataSets")}
+
+    def _by_kind(self, kind: str) -> dict[str, Any]:
+        return {"tasks": self.tasks, "templates": self.templates, "dataSets": self.data_sets}[kind]
 
 
 class Workspace:
@@ -231,7 +248,7 @@ class Resolver:
         template = owner.templates.get(ref.name)
         if template is None:
             raise ResolveError(
-                self._unknown("AME204", "template", ref, list(owner.templates), at, here)
+                self._unknown("AME204", "template", ref, owner.names("templates"), at, here)
             )
         return template, owner
 
@@ -239,7 +256,7 @@ class Resolver:
         owner = self._project(ref, here, at)
         task = owner.tasks.get(ref.name)
         if task is None:
-            raise ResolveError(self._unknown("AME203", "task", ref, list(owner.tasks), at, here))
+            raise ResolveError(self._unknown("AME203", "task", ref, owner.names("tasks"), at, here))
         return task, owner
 
     def find_data_set(self, ref: Ref, here: ProjectIndex, at: Path) -> tuple[DataSet, ProjectIndex]:
@@ -247,7 +264,7 @@ class Resolver:
         data_set = owner.data_sets.get(ref.name)
         if data_set is None:
             raise ResolveError(
-                self._unknown("AME205", "data set", ref, list(owner.data_sets), at, here)
+                self._unknown("AME205", "data set", ref, owner.names("dataSets"), at, here)
             )
         return data_set, owner
 

@@ -134,11 +134,12 @@ class DiagnosticsManager:
             if analysis.text != text:
                 return None
             result = analysis.diagnostics
-        state = incremental.previous_state(text, result)
-        if state is None:
-            self.previous.pop(uri, None)
-        else:
+        state = incremental.previous_state(analysis)
+        if state is not None:
             self.previous[uri] = state
+        # Else the last state the fast path can start from stays: it describes an older text
+        # completely, and the next edits are compared with that text (typing through a syntax
+        # error, or a duplicate name, then fixing it, is re-checked item by item again).
         return result
 
     def forget(self, uri: str) -> None:

@@ -4,18 +4,20 @@ original lines, and keep the other items' diagnostics (shifted by the lines the 
 
 This is an optimisation with a strict guard, never a second engine: every check is still
 `ame_core.engine.analyze`. The fast path is taken only when the edit cannot change what any
-other item sees: the item keeps its name and its references, it is not a template, the file has
-no anchors/aliases/merge keys, and nothing it needs is missing or ambiguous. Anything else gets
-the full analysis.
+other item sees: the item keeps its name, it is not a template, the file has no anchors, aliases
+or merge keys, and no name it needs is ambiguous. A name that is not there is reported with the
+"did you mean" of the whole file's names, kept from its last full check. Anything else gets the
+full analysis.
 """
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass, replace
 
 from ame_core.diagnostics import MAX_DIAGNOSTICS, Diagnostic, Fix, Range, TextEdit
-from ame_core.engine import analyze
+from ame_core.engine import Analysis, analyze
 from ame_core.resolve import Workspace
 
 LIST_SECTIONS = {
@@ -28,9 +30,12 @@ _ROOT_KEY = re.compile(r"^([A-Za-z_][\w-]*)\s*:\s*(#.*)?$")
 _ROOT_SCALAR = re.compile(r"^[A-Za-z_][\w-]*\s*:")
 _NAME = re.compile(r"^(\s*)(?:-\s+)?name\s*:\s*['\"]?([^'\"\s#]*)")
 _REF = re.compile(r"\b(taskRef|fromTemplate|dataSet)\s*:(.*)$")
-_STUB = re.compile(r"^\s*-\s+name\s*:\s*['\"]?[A-Za-z0-9][\w-]*['\"]?\s*(#.*)?$")
+_DATA_SETS_KEY = re.compile(r"^\s*(?:-\s+)?dataSets\s*:")
+_PROJECT = re.compile(r"^project\s*:\s*['\"]?([^'\"\s#]+)")
 _ITEM = re.compile(r"^(\s*)-\s+['\"]?([^'\"\s#:{\[]+)['\"]?\s*(#.*)?$")
-_UNSAFE = re.compile(r"(?:^|[\s\[{,])[&*][A-Za-z0-9_-]|<<\s*:|^(?:---|\.\.\.)|\t", re.MULTILINE)
+_ANCHOR_OR_ALIAS = re.compile(r"[&*][A-Za-z0-9_-]")
+_MERGE_KEY = re.compile(r"<<\s*:")
+_DOCUMENT_MARKER = re.compile(r"^(?:---|\.\.\.)", re.MULTILINE)
 # Diagnostics whose text names lines elsewhere, or that compare items with each other.
 # Syntax-level problems stop the parse of the whole file: the other items' checks then depend on
 # them, so any of these (before or after the edit) means a full check.
@@ -126,23 +131,27 @@ def _chunk(lines: list[str], section: str, start: int, end: int) -> Chunk:
     in_data_sets: int | None = None
     for i in range(start, end):
         line = lines[i]
-        match = _NAME.match(line)
-        if match:
-            col = line.index("name", len(match.group(1)))
-            names.add(match.group(2))
-            if key_col is None:
-                key_col = col
-            if col == key_col and i == start or (name is None and col == key_col):
-                name = match.group(2)
-        ref = _REF.search(line)
-        if ref:
-            value = ref.group(2).split("#")[0].strip().strip("'\"")
-            if not value or value.startswith(("{", "[")):
-                complex_refs = True
-            refs.append((ref.group(1), value))
-        stripped = line.strip()
-        indent = len(line) - len(line.lstrip(" "))
+        # Cheap substring tests first: this runs over every line after each full check.
+        if "name" in line:
+            match = _NAME.match(line)
+            if match:
+                col = line.index("name", len(match.group(1)))
+                names.add(match.group(2))
+                if key_col is None:
+                    key_col = col
+                if col == key_col and i == start or (name is None and col == key_col):
+                    name = match.group(2)
+        has_data_sets = "dataSet" in line
+        if has_data_sets or "Ref" in line or "Template" in line:
+            ref = _REF.search(line)
+            if ref:
+                value = ref.group(2).split("#")[0].strip().strip("'\"")
+                if not value or value.startswith(("{", "[")):
+                    complex_refs = True
+                refs.append((ref.group(1), value))
         if in_data_sets is not None:
+            stripped = line.strip()
+            indent = len(line) - len(line.lstrip(" "))
             if stripped and indent <= in_data_sets and not stripped.startswith("- "):
                 in_data_sets = None
             elif stripped.startswith("- "):
@@ -151,16 +160,38 @@ def _chunk(lines: list[str], section: str, start: int, end: int) -> Chunk:
                     complex_refs = True
                 else:
                     refs.append(("dataSets", item.group(2)))
-        if re.match(r"^\s*(?:-\s+)?dataSets\s*:", line):
+        if has_data_sets and _DATA_SETS_KEY.match(line):
             after = line.split(":", 1)[1].split("#")[0].strip()
             if after:
                 complex_refs = True
+            indent = len(line) - len(line.lstrip(" "))
             in_data_sets = indent if not line.lstrip().startswith("- ") else indent + 2
     return Chunk(section, start, end, name, frozenset(names), tuple(refs), complex_refs)
 
 
-def _interface(chunk: Chunk) -> tuple:
-    return (chunk.section, chunk.name, chunk.names, chunk.refs, chunk.complex_refs)
+def _unsafe(text: str) -> bool:
+    """Anchors, aliases, merge keys, tabs or document markers: what the layout cannot follow.
+    Substring tests first; one regex over the whole text would cost 13 ms on 13,000 lines."""
+    if "\t" in text:
+        return True
+    if "<<" in text and _MERGE_KEY.search(text):
+        return True
+    if ("---" in text or "..." in text) and _DOCUMENT_MARKER.search(text):
+        return True
+    if "&" in text or "*" in text:
+        for match in _ANCHOR_OR_ALIAS.finditer(text):
+            at = match.start()
+            if at == 0 or text[at - 1] in " \t\n\r\f\v[{,":
+                return True
+    return False
+
+
+def _project_name(lines: list[str], root_lines: list[int]) -> str | None:
+    for i in root_lines:
+        match = _PROJECT.match(lines[i])
+        if match:
+            return match.group(1)
+    return None
 
 
 def _shift(diagnostic: Diagnostic, delta: int) -> Diagnostic:
@@ -179,17 +210,22 @@ class Previous:
     text: str
     layout: Layout
     diagnostics: list[Diagnostic]
-    safe: bool = True  # no anchors, aliases, merge keys, tabs or document markers
+    # The whole file's names by kind (from its last full analysis; the fast path never changes
+    # a name), so an unknown name in a partial check gets the full check's "did you mean".
+    names: dict[str, tuple[str, ...]]
 
 
-def previous_state(text: str, diagnostics: list[Diagnostic]) -> Previous | None:
+def previous_state(analysis: Analysis) -> Previous | None:
     """What the fast path needs to know about a fully checked text."""
-    if _UNSAFE.search(text) is not None or any(d.code in _GLOBAL_CODES for d in diagnostics):
+    text, diagnostics = analysis.text, analysis.diagnostics
+    if analysis.index is None:
+        return None  # no project (a syntax error): the next edit needs the full check
+    if _unsafe(text) or any(d.code in _GLOBAL_CODES for d in diagnostics):
         return None  # the fast path would refuse anyway: skip the layout
     found = layout(text.split("\n"))
     if found is None:
         return None
-    return Previous(text, found, diagnostics)
+    return Previous(text, found, diagnostics, analysis.index.name_lists())
 
 
 def relayout(
@@ -251,24 +287,12 @@ def _no(reason: str) -> None:
     return None
 
 
-# What a one-line stand-in needs besides its name to be a complete item, so that a thousand of
-# them raise no diagnostics of their own (which would hit the cap and force a full check).
-_STAND_IN_FIELDS = {"tasks": ", executor: !custom {command: x}", "dataSets": ", path: x"}
-
-
-def _stand_in(first_line: str, section: str) -> str:
-    """`  - name: task_5` → `  - {name: task_5, executor: !custom {command: x}}`."""
-    dash = first_line.index("-")
-    body = first_line[dash + 1 :].split("#", 1)[0].strip()
-    return f"{first_line[:dash]}- {{{body}{_STAND_IN_FIELDS.get(section, '')}}}"
-
-
 def recheck(
     previous: Previous | None, text: str, path: str | None, workspace: Workspace
 ) -> tuple[list[Diagnostic], Previous] | None:
     """The new diagnostics by re-checking one item, or None when the full check is needed."""
-    if previous is None or not previous.safe:
-        return _no("not safe")
+    if previous is None:
+        return _no("no previous full check")
     if any(d.code in _GLOBAL_CODES for d in previous.diagnostics):
         return _no("global codes")
     lines = text.split("\n")
@@ -279,12 +303,12 @@ def recheck(
     while top < limit and lines[top] == old_lines[top]:
         top += 1
     if top == len(lines) == len(old_lines):
-        return list(previous.diagnostics), Previous(text, previous.layout, previous.diagnostics)
+        return list(previous.diagnostics), replace(previous, text=text)
     bottom = 0
     while bottom < limit - top and lines[-1 - bottom] == old_lines[-1 - bottom]:
         bottom += 1
     new_end, old_end = len(lines) - bottom, len(old_lines) - bottom
-    if _UNSAFE.search("\n".join(lines[top:new_end])):
+    if _unsafe("\n".join(lines[top:new_end])):
         return _no("unsafe edit")
     found = relayout(previous.layout, lines, top, old_end, new_end)
     if found is None:
@@ -292,70 +316,156 @@ def recheck(
     new, index = found
     delta = new_end - old_end
     changed, before = new.chunks[index], previous.layout.chunks[index]
-    if changed.section == "templates" or _interface(changed)[:3] != _interface(before)[:3]:
-        return _no("template or name")
-    refs_changed = _interface(changed) != _interface(before)
-    if refs_changed and any(d.code == "AME207" for d in previous.diagnostics):
+    renamed = changed.name != before.name
+    if renamed:
+        # A rename changes which references resolve and what "did you mean" offers: every item
+        # that names the old or the new name, or names something unknown, is re-checked too.
+        if changed.section == "models" or not (before.name and changed.name):
+            return _no("model rename or a name added or removed")
+        if changed.names - {changed.name} != before.names - {before.name}:
+            return _no("inline names")
+    elif changed.names != before.names:
+        return _no("inline names")
+    refs_changed = changed.refs != before.refs or changed.complex_refs != before.complex_refs
+    if (refs_changed or renamed) and any(d.code == "AME207" for d in previous.diagnostics):
         return _no("cycles")
     if changed.complex_refs:
         return _no("complex refs")
-    # Everything the item needs, by name, in this file; unknown or ambiguous names → full check.
-    by_kind: dict[tuple[str, str], list[Chunk]] = {}
-    for chunk in new.chunks:
-        if chunk.name:
-            by_kind.setdefault((chunk.section, chunk.name), []).append(chunk)
-    if changed.name and len(by_kind.get((changed.section, changed.name), [])) > 1:
+    graph = _Graph(new.chunks, _project_name(lines, new.other))
+    if changed.name and len(graph.named(changed.section, changed.name)) > 1:
         return _no("duplicate name")
-    needed: dict[int, Chunk] = {changed.start: changed}
-    unknown = False
-    queue = [changed]
+    names = previous.names
+    if renamed:
+        kind_names = names.get(changed.section)
+        if kind_names is None or before.name not in kind_names:
+            return _no("rename of a name the index does not hold")
+        renamed_names = tuple(changed.name if n == before.name else n for n in kind_names)
+        names = {**names, changed.section: renamed_names}
+    # The items whose diagnostics can change: the edited one, the items that use it through
+    # templates (a template's fields are merged into them), and for a rename the items that
+    # name the old or the new name or anything unknown.
+    affected = {changed.start: changed}
+    seeds = []
+    if renamed:
+        seeds += graph.referrers(changed.section, before.name)
+        seeds += graph.referrers(changed.section, changed.name)
+        seeds += graph.with_unknown_refs(changed.section)
+    queue = [changed, *seeds]
     while queue:
         chunk = queue.pop()
-        if chunk.complex_refs:
-            return _no("complex refs (dep)")
-        for key, value in chunk.refs:
-            if "." in value:
-                continue  # another project: the workspace answers, as in the full check
-            section = {"taskRef": "tasks", "fromTemplate": "templates"}.get(key, "dataSets")
-            found_chunks = by_kind.get((section, value), [])
-            if len(found_chunks) > 1:
-                return _no("ambiguous name")
-            if not found_chunks:
-                unknown = True  # reported with "did you mean": every name must be there
-                continue
-            if refs_changed and chunk is not changed and found_chunks[0] is changed:
-                return _no("possible cycle")
-            if found_chunks[0].start not in needed:
-                needed[found_chunks[0].start] = found_chunks[0]
-                queue.append(found_chunks[0])
+        affected[chunk.start] = chunk
+        if chunk.section == "templates" and chunk.name:
+            queue += [
+                c for c in graph.referrers("templates", chunk.name) if c.start not in affected
+            ]
+    # Everything the affected items need, by name; a possible cycle through the edited item (or
+    # an ambiguous name) means the full check.
+    needed = dict(affected)
+    for origin in [changed, *(c for c in affected.values() if c is not changed)]:
+        queue = [origin]
+        while queue:
+            chunk = queue.pop()
+            if chunk.complex_refs:
+                return _no("complex refs (dep)")
+            for target in graph.targets(chunk):
+                if target is None:
+                    return _no("ambiguous name")
+                if origin is changed and chunk is not changed and target is changed:
+                    if refs_changed or renamed:
+                        return _no("possible cycle")
+                if target.start not in needed:
+                    needed[target.start] = target
+                    queue.append(target)
     keep = [""] * len(lines)
     for i in new.other:
         keep[i] = lines[i]
-    if unknown:
-        # One-line stand-ins (`- name: x`) for the other items, so the suggestions for an
-        # unknown name are chosen from exactly the same names, in the same order.
-        for chunk in new.chunks:
-            if chunk.name and chunk.start not in needed:
-                first = lines[chunk.start]
-                if not _STUB.match(first):
-                    return _no("names not on the first line")
-                keep[chunk.start] = _stand_in(first, chunk.section)
     for chunk in needed.values():
         keep[chunk.start : chunk.end] = lines[chunk.start : chunk.end]
-    partial = analyze("\n".join(keep), path, workspace)
+    partial = analyze("\n".join(keep), path, workspace, whole_file_names=names)
     if partial.project is None or any(d.code in _GLOBAL_CODES for d in partial.diagnostics):
         return _no("syntax error in the edited item")
-    inside = [d for d in partial.diagnostics if changed.start <= d.range.start_line < changed.end]
+    new_starts = [c.start for c in new.chunks]
+    old_starts = [c.start for c in previous.layout.chunks]
+    affected_indexes = {bisect.bisect_left(new_starts, start) for start in affected}
+    inside = [
+        d
+        for d in partial.diagnostics
+        if _chunk_index(new, new_starts, d.range.start_line) in affected_indexes
+    ]
     kept = []
     for d in previous.diagnostics:
         line = d.range.start_line
-        if line < before.start:
-            kept.append(d)
-        elif line >= before.end:
-            kept.append(_shift(d, delta) if delta else d)
+        if _chunk_index(previous.layout, old_starts, line) in affected_indexes:
+            continue
+        kept.append(_shift(d, delta) if delta and line >= before.end else d)
     result = kept + inside
     if len(result) >= MAX_DIAGNOSTICS:
         return _no("too many diagnostics")
     result.sort(key=Diagnostic.sort_key)
     LAST_REASON[0] = "fast"
-    return result, Previous(text, new, result)
+    return result, Previous(text, new, result, names)
+
+
+def _chunk_index(found: Layout, starts: list[int], line: int) -> int | None:
+    """The index of the item that holds a line, or None for a root line."""
+    i = bisect.bisect_right(starts, line) - 1
+    if i >= 0 and line < found.chunks[i].end:
+        return i
+    return None
+
+
+_REF_SECTIONS = {"taskRef": "tasks", "fromTemplate": "templates", "dataSets": "dataSets"}
+
+
+class _Graph:
+    """Who names whom among a file's items, by the references written in them."""
+
+    def __init__(self, chunks: list[Chunk], own_project: str | None) -> None:
+        self.own_project = own_project
+        self._by_name: dict[tuple[str, str], list[Chunk]] = {}
+        self._referrers: dict[tuple[str, str], list[Chunk]] = {}
+        self._local_refs: dict[int, list[tuple[str, str]]] = {}
+        for chunk in chunks:
+            if chunk.name:
+                self._by_name.setdefault((chunk.section, chunk.name), []).append(chunk)
+        for chunk in chunks:
+            refs = self._local(chunk)
+            self._local_refs[chunk.start] = refs
+            for ref in refs:
+                self._referrers.setdefault(ref, []).append(chunk)
+
+    def _local(self, chunk: Chunk) -> list[tuple[str, str]]:
+        """(section, name) of each reference into this file (another project's: the workspace
+        answers those, as in the full check)."""
+        out = []
+        for key, value in chunk.refs:
+            project, dot, local = value.rpartition(".")
+            if dot and project != self.own_project:
+                continue
+            out.append((_REF_SECTIONS.get(key, "dataSets"), local if dot else value))
+        return out
+
+    def named(self, section: str, name: str) -> list[Chunk]:
+        return self._by_name.get((section, name), [])
+
+    def referrers(self, section: str, name: str) -> list[Chunk]:
+        return self._referrers.get((section, name), [])
+
+    def with_unknown_refs(self, section: str) -> list[Chunk]:
+        return [
+            chunk
+            for (kind, name), chunks in self._referrers.items()
+            if kind == section and (kind, name) not in self._by_name
+            for chunk in chunks
+        ]
+
+    def targets(self, chunk: Chunk) -> list[Chunk | None]:
+        """The items a chunk names (None for an ambiguous name; unknown names are skipped)."""
+        out: list[Chunk | None] = []
+        for ref in self._local_refs[chunk.start]:
+            found = self._by_name.get(ref, [])
+            if len(found) > 1:
+                out.append(None)
+            elif found:
+                out.append(found[0])
+        return out
