@@ -27,6 +27,7 @@ from ame_lsp.context import (
     shape_of,
     sibling_keys,
 )
+from ame_lsp.flow_context import flow_cursor
 from ame_lsp.names import local_names, qualified_names
 from ame_lsp.safety import safe
 
@@ -79,7 +80,7 @@ def complete(server: AmeLanguageServer, uri: str, position: types.Position) -> t
         return empty
     lines = text.split("\n")
     line, col = server.positions.from_client(lines, position)
-    cursor = cursor_at(lines, line, col)
+    cursor = flow_cursor(lines, line, col) or cursor_at(lines, line, col)
     if cursor is None:
         return empty
     builder = _Builder(server, lines, cursor)
@@ -153,7 +154,9 @@ class _Builder:
         shape = c.shape()
         if shape is None:
             return
-        present = sibling_keys(self.lines, c.line, c.key_col)
+        present = (
+            c.present if c.present is not None else sibling_keys(self.lines, c.line, c.key_col)
+        )
         if (
             c.steps
             and isinstance(c.steps[-1], KeyStep)
@@ -176,10 +179,12 @@ class _Builder:
                 required = info.is_required() or (name in recommended and in_list)
                 sort = "0" if required else ("1" if name in recommended else "5")
                 if tagged:
-                    insert = _variant_snippet(model, key, indent)
+                    insert = _variant_snippet(model, key, indent, c.flow)
                     detail = f"{model.AME_KIND} (map spelling of !{key})"
                 else:
-                    insert = _key_snippet(model, name, info, indent)
+                    insert = (_flow_key_snippet if c.flow else _key_snippet)(
+                        model, name, info, indent
+                    )
                     detail = ("required · " if required else "") + _describe(info.annotation)
                 self.add(
                     key,
@@ -271,8 +276,11 @@ class _Builder:
         indent = " " * (c.key_col + 2)
         for kind in EXECUTOR_KINDS:
             model = shape_of(_executor_variant(kind)).models[0]
-            body = _required_body(model, indent)
-            insert = f"!{kind}" + (f"\n{body}" if body else "")
+            if c.flow:
+                insert = f"!{kind} {{{_required_flow(model)}}}"
+            else:
+                body = _required_body(model, indent)
+                insert = f"!{kind}" + (f"\n{body}" if body else "")
             self.add(
                 f"!{kind}",
                 insert,
@@ -283,7 +291,7 @@ class _Builder:
                 snippet=True,
                 start=start,
             )
-        if not c.info.value.startswith("!"):
+        if not c.info.value.startswith("!") and not c.flow:
             for kind in EXECUTOR_KINDS:
                 model = shape_of(_executor_variant(kind)).models[0]
                 body = _required_body(model, indent + "  ")
@@ -434,10 +442,49 @@ def _required_body(model: type[AmeModel], indent: str, first: int = 1) -> str:
     return "\n".join(lines)
 
 
-def _variant_snippet(model: type[AmeModel], key: str, indent: str) -> str:
+def _required_flow(model: type[AmeModel], first: int = 1) -> str:
+    """The required fields of a model as the inside of a flow mapping: `command: $1, ...`."""
+    fields = [(n, i) for n, i in model.model_fields.items() if i.is_required()]
+    return ", ".join(
+        f"{info.alias or name}: {_placeholder(model, name, first + k)}"
+        for k, (name, info) in enumerate(fields)
+    )
+
+
+def _variant_snippet(model: type[AmeModel], key: str, indent: str, flow: bool = False) -> str:
     variant = shape_of(model.model_fields[field_by_alias(model, key)[0]].annotation).models
+    if flow:
+        return f"{key}: {{{(_required_flow(variant[0]) if variant else '') or '$0'}}}"
     body = _required_body(variant[0], indent + "  ") if variant else ""
     return f"{key}:" + (f"\n{body}" if body else " $0")
+
+
+def _flow_key_snippet(model: type[AmeModel], name: str, info: Any, indent: str) -> str:
+    """A key inside `{...}`: one line, its value in flow style."""
+    del indent  # one line: no indentation
+    key = info.alias or name
+    if name == "executor":
+        choices = ",".join(EXECUTOR_KINDS)
+        return (
+            f'executor: !${{1|{choices}|}} {{pythonVersion: "${{2:3.11}}", '
+            f"command: ${{3:python train.py}}}}"
+        )
+    shape = shape_of(info.annotation)
+    if shape.models and not shape.scalars and shape.item is None:
+        sub = shape.models[0]
+        if getattr(sub, "AME_TAGGED_UNION", False):
+            return f"{key}: $0"
+        return f"{key}: {{{_required_flow(sub) or '$0'}}}"
+    if shape.item is not None and not shape.scalars:
+        return f"{key}: [$0]"
+    if shape.dict_value is not None:
+        return f"{key}: {{$0}}"
+    choices = literal_choices(shape)
+    if choices:
+        return f"{key}: ${{1|{','.join(choices)}|}}"
+    if bool in shape.scalars:
+        return f"{key}: ${{1|true,false|}}"
+    return f"{key}: $0"
 
 
 def _key_snippet(model: type[AmeModel], name: str, info: Any, indent: str) -> str:

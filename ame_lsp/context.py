@@ -287,6 +287,8 @@ class Cursor:
     word_start: int  # start of the word being typed/hovered
     word_end: int
     word: str
+    flow: bool = False  # inside `{...}` or `[...]`: insert flow-style text, one line
+    present: frozenset[str] | None = None  # keys already in a flow mapping
 
     def shape(self) -> Shape | None:
         return walk(self.steps)

@@ -15,6 +15,10 @@ if TYPE_CHECKING:
 _SECTION = re.compile(r"^(tasks|templates|models|dataSets)\s*:")
 _ROOT_KEY = re.compile(r"^[^\s#-]")
 _NAME = re.compile(r"^(?P<indent> *)(?:- +)?name\s*:\s*['\"]?(?P<name>[A-Za-z0-9][\w-]*)")
+# `- {name: x, ...}`: an item in flow style (its keys start after the brace).
+_FLOW_ITEM_NAME = re.compile(
+    r"^(?P<indent> *)- +\{(?:[^{}\[\]]*?,)?\s*name\s*:\s*['\"]?(?P<name>[A-Za-z0-9][\w-]*)"
+)
 SECTION_KIND = {"tasks": "task", "templates": "template", "models": "model", "dataSets": "data set"}
 
 
@@ -41,8 +45,12 @@ def scan_names(text: str) -> dict[str, list[str]]:
             continue
         match = _NAME.match(line)
         if match is None:
-            continue
-        key_col = line.index("name", len(match.group("indent")))
+            match = _FLOW_ITEM_NAME.match(line)
+            if match is None:
+                continue
+            key_col = len(match.group("indent")) + 2  # where a block item's keys would start
+        else:
+            key_col = line.index("name", len(match.group("indent")))
         if item_key_col is None:
             item_key_col = key_col
         if key_col == item_key_col and match.group("name") not in out[kind]:

@@ -208,6 +208,50 @@ async def test_completion_enum_and_python_versions(client: LanguageClient, ws):
     assert set(serving) == {"mlflow", "mlserver", "kserve", "triton"}
 
 
+async def test_completion_inside_flow_mappings(client: LanguageClient, ws):
+    """`{...}` and `[...]`: keys not yet written, values, tags and names, inserted in flow style."""
+    text = (
+        "project: scratch9\n"
+        "dataSets:\n  - {name: raw, path: x}\n"
+        "tasks:\n"
+        "  - {name: a, }\n"
+        "  - name: b\n"
+        "    executor: !pip {command: python b.py, }\n"
+        "    resources: {cpu: 1, memory: 4}\n"
+        "    dataSets: [raw, ]\n"
+        "  - {name: c, executor: !}\n"
+        "  - {name: p, pipeline: [{taskRef: }]}\n"
+    )
+    doc = await _scratch(client, ws, "scratch9", text)
+
+    async def at(needle: str, offset: int) -> list[types.CompletionItem]:
+        return await _completion_items(client, text, pos(text, needle, offset), doc)
+
+    task_keys = await at("{name: a, }", len("{name: a, "))
+    labels = [i.label for i in task_keys]
+    assert "executor" in labels and "resources" in labels and "name" not in labels
+    resources = next(i for i in task_keys if i.label == "resources")
+    assert "\n" not in resources.text_edit.new_text  # one line, flow style
+    assert resources.text_edit.new_text.startswith("resources: {")
+
+    pip_keys = [i.label for i in await at("python b.py, }", len("python b.py, "))]
+    assert "pythonVersion" in pip_keys and "command" not in pip_keys
+
+    units = [i.label for i in await at("memory: 4}", len("memory: 4"))]
+    assert {"4Gi", "4Mi"} <= set(units)
+
+    names = [i.label for i in await at("[raw, ]", len("[raw, "))]
+    assert "raw" in names
+
+    tags = await at("executor: !}", len("executor: !"))
+    pip = next(i for i in tags if i.label == "!pip")
+    assert pip.text_edit.new_text.startswith("!pip {") and "\n" not in pip.text_edit.new_text
+    assert not any("map spelling" in i.label for i in tags)
+
+    refs = [i.label for i in await at("{taskRef: }", len("{taskRef: "))]
+    assert {"a", "b", "c"} <= set(refs)
+
+
 # --- hover ------------------------------------------------------------------------------------
 
 
