@@ -95,17 +95,25 @@ class ProjectIndex:
         return self.project.project
 
     def names(self, kind: str) -> list[str]:
-        """The names of one kind ("tasks", "templates", "dataSets"), in file order."""
+        """The names of one kind ("tasks", "templates", "dataSets"), in file order (for a
+        partial index: the whole file's)."""
         if self.whole_file_names is not None and kind in self.whole_file_names:
             return list(self.whole_file_names[kind])
-        return list(self._by_kind(kind))
+        return self.defined_names(kind)
+
+    def defined_names(self, kind: str) -> list[str]:
+        """The names of one kind ("tasks", "templates", "dataSets", "models") this index holds."""
+        by_kind = {
+            "tasks": self.tasks,
+            "templates": self.templates,
+            "dataSets": self.data_sets,
+            "models": self.models,
+        }
+        return list(by_kind[kind])
 
     def name_lists(self) -> dict[str, tuple[str, ...]]:
         """Every kind's names, for `whole_file_names` of a partial index of the same file."""
         return {kind: tuple(self.names(kind)) for kind in ("tasks", "templates", "dataSets")}
-
-    def _by_kind(self, kind: str) -> dict[str, Any]:
-        return {"tasks": self.tasks, "templates": self.templates, "dataSets": self.data_sets}[kind]
 
 
 class Workspace:

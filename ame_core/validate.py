@@ -362,6 +362,19 @@ class SchemaChecker:
         )
         return _INVALID
 
+    def _empty_item(self, annotation: Any, path: Path) -> None:
+        if self.full:
+            self._mark_error(path)
+            return
+        self.report(
+            "AME101",
+            Severity.ERROR,
+            f"empty list item: expected {_describe_annotation(annotation)}; write it after "
+            "the `-`, or remove the line",
+            self.value_range(path),
+            path,
+        )
+
     # --- objects ---------------------------------------------------------------------------
 
     def check_model(self, cls: type[AmeModel], value: dict[str, Any], path: Path) -> Any:
@@ -782,6 +795,7 @@ def _build_plan(resolved: Any, origin: Any) -> Plan:
     if origin is list:
         (item_type,) = typing.get_args(resolved)
         item_plan = _plan(item_type)
+        item_optional = type(None) in typing.get_args(resolve_annotation(item_type))
 
         def items(c: SchemaChecker, v: Any, p: Path, f: str) -> Any:
             if v is None:
@@ -790,6 +804,9 @@ def _build_plan(resolved: Any, origin: Any) -> Plan:
                 return c._wrong_type(resolved, v, p)
             out = []
             for index, item in enumerate(v):
+                if item is None and not item_optional:
+                    c._empty_item(item_type, (*p, index))  # `- ` with nothing after it
+                    continue
                 checked = item_plan(c, item, (*p, index), f)
                 if checked is not _INVALID:
                     out.append(checked)

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from ame_core.diagnostics import MAX_DIAGNOSTICS, Diagnostic, Fix, Range, TextEdit
 from ame_core.engine import Analysis, analyze
-from ame_core.resolve import Workspace
+from ame_core.resolve import ProjectIndex, Workspace
 
 LIST_SECTIONS = {
     "tasks": "task",
@@ -223,9 +224,24 @@ def previous_state(analysis: Analysis) -> Previous | None:
     if _unsafe(text) or any(d.code in _GLOBAL_CODES for d in diagnostics):
         return None  # the fast path would refuse anyway: skip the layout
     found = layout(text.split("\n"))
-    if found is None:
+    if found is None or not _names_agree(found.chunks, analysis.index):
         return None
     return Previous(text, found, diagnostics, analysis.index.name_lists())
+
+
+def _names_agree(chunks: Iterable[Chunk], index: ProjectIndex) -> bool:
+    """Whether the names read from the text are the objects the index holds, kind by kind and
+    in order. They differ where YAML reads a name otherwise (`name: !x`, `name: a b`) or where
+    an item is invalid and so not in the index: then what an edit changes cannot be told
+    from the text, and the full check answers."""
+    by_section: dict[str, list[str]] = {section: [] for section in LIST_SECTIONS}
+    for chunk in chunks:
+        if chunk.name:
+            by_section[chunk.section].append(chunk.name)
+    return all(
+        list(dict.fromkeys(names)) == index.defined_names(section)
+        for section, names in by_section.items()
+    )
 
 
 def relayout(
@@ -245,7 +261,7 @@ def relayout(
     if index < 0:
         return None
     before = chunks[index]
-    if old_end > before.end or top >= before.end:
+    if old_end > before.end or top >= before.end or before.start >= len(lines):
         return None
     delta = new_end - old_end
     first = lines[before.start]
@@ -331,6 +347,8 @@ def recheck(
         return _no("cycles")
     if changed.complex_refs:
         return _no("complex refs")
+    if (renamed or changed.section == "templates") and any(c.complex_refs for c in new.chunks):
+        return _no("items that use it may be written in flow style")  # not followed here
     graph = _Graph(new.chunks, _project_name(lines, new.other))
     if changed.name and len(graph.named(changed.section, changed.name)) > 1:
         return _no("duplicate name")
@@ -384,6 +402,10 @@ def recheck(
     partial = analyze("\n".join(keep), path, workspace, whole_file_names=names)
     if partial.project is None or any(d.code in _GLOBAL_CODES for d in partial.diagnostics):
         return _no("syntax error in the edited item")
+    if partial.index is None or not _names_agree(
+        sorted(needed.values(), key=lambda c: c.start), partial.index
+    ):
+        return _no("names the text does not show (an invalid item, a tag)")
     new_starts = [c.start for c in new.chunks]
     old_starts = [c.start for c in previous.layout.chunks]
     affected_indexes = {bisect.bisect_left(new_starts, start) for start in affected}
@@ -440,8 +462,8 @@ class _Graph:
         out = []
         for key, value in chunk.refs:
             project, dot, local = value.rpartition(".")
-            if dot and project != self.own_project:
-                continue
+            if dot and project and project != self.own_project:
+                continue  # (`.name`, with no project before the dot, is this project's)
             out.append((_REF_SECTIONS.get(key, "dataSets"), local if dot else value))
         return out
 

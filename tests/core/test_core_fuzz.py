@@ -49,7 +49,7 @@ def mutated(draw):
         if not text:
             break
         at = draw(st.integers(0, len(text) - 1))
-        op = draw(st.sampled_from(["delete", "insert", "duplicate", "swap"]))
+        op = draw(st.sampled_from(["delete", "insert", "duplicate", "swap", "cut"]))
         if op == "delete":
             text = text[:at] + text[at + draw(st.integers(1, 20)) :]
         elif op == "insert":
@@ -57,6 +57,11 @@ def mutated(draw):
         elif op == "duplicate":
             end = min(len(text), at + draw(st.integers(1, 80)))
             text = text[:end] + text[at:end] + text[end:]
+        elif op == "cut":  # a line typed only so far: `  - name: tr`, `  - `
+            lines = text.split("\n")
+            i = draw(st.integers(0, len(lines) - 1))
+            lines[i] = lines[i][: draw(st.integers(0, max(0, len(lines[i]))))]
+            text = "\n".join(lines)
         else:
             lines = text.split("\n")
             i, j = draw(st.integers(0, len(lines) - 1)), draw(st.integers(0, len(lines) - 1))
@@ -76,3 +81,22 @@ def test_mutated_real_documents(text):
                 analysis.resolver.resolve_by_name(name)
             except Exception as exc:  # only ResolveError is allowed out of resolution
                 assert type(exc).__name__ == "ResolveError", exc
+
+
+def test_empty_list_items_are_reported_where_they_are():
+    """`- ` with nothing after it, in every list: an error on that line, never an exception."""
+    text = (
+        "project: p\n"
+        "templates:\n  - \n"
+        "dataSets:\n  - name: d\n    path: x\n  -\n"
+        "tasks:\n  - name: a\n    executor: !custom {command: x}\n    dataSets:\n      - \n"
+        "  - name: flow\n    pipeline:\n      - \n"
+        "  - \n"
+        "models:\n  - \n"
+    )
+    analysis = analyze(text)
+    empty = sorted(
+        d.range.start_line + 1 for d in analysis.diagnostics if "empty list item" in d.message
+    )
+    assert empty == [3, 7, 12, 15, 16, 18]
+    assert all(d.code == "AME101" for d in analysis.diagnostics if "empty list" in d.message)

@@ -107,3 +107,56 @@ def test_incremental_equals_full_analysis(seed: int):
         assert quick[0] == full.diagnostics
         previous = quick[1]
     assert fast > 15  # the fast path is really exercised
+
+
+REPO = Path(__file__).resolve().parents[2]
+REAL_FILES = [
+    REPO / "examples" / "quickstart" / "ame.yml",
+    REPO / "examples" / "pipeline" / "ame.yml",
+    REPO.parent / "shared" / "compat" / "upstream" / "ame-dataset-demo.yaml",
+    REPO.parent / "shared" / "compat" / "upstream" / "ame-test-env.yaml",
+]
+TYPED = list("abx_-.:!{}[]'\" 0123456789") + ["\n", "\n    ", "\n  - ", "# c"]
+# Names of the generated file, so that typing also makes and breaks references there.
+TYPED += ["task_1", "tmpl_0", "ds_1", "fromTemplate: tmpl_1", "taskRef: task_2"]
+
+
+@pytest.mark.parametrize("path", [*REAL_FILES, None], ids=lambda p: p.name if p else "generated")
+def test_typing_in_real_files_equals_full_analysis(path: Path | None, tmp_path: Path):
+    """Character by character, as a user types: at random places in real files, insert or
+    delete characters or cut a line short; each text's fast-path diagnostics must equal the
+    full analysis."""
+    if path is None:
+        path = tmp_path / "ame.yml"
+        path.write_text(generate_project(60))
+    if not path.exists():
+        pytest.skip(f"{path} is not here (the compat corpus sits beside the repository)")
+    rng = random.Random(path.name)
+    original = path.read_text()
+    text = original
+    previous = incremental.previous_state(analyze(text, str(path)))
+    fast = 0
+    for step in range(200):
+        if rng.random() < 0.3:
+            text = original  # the typo is undone: back to the real file
+        lines = text.split("\n")
+        i = rng.randrange(len(lines))
+        col = rng.randrange(len(lines[i]) + 1)
+        choice = rng.random()
+        if choice < 0.25 and lines[i]:
+            col = min(col, len(lines[i]) - 1)
+            lines[i] = lines[i][:col] + lines[i][col + 1 :]
+        elif choice < 0.35:
+            lines[i] = lines[i][:col]
+        else:
+            lines[i] = lines[i][:col] + rng.choice(TYPED) + lines[i][col:]
+        text = "\n".join(lines)
+        full = analyze(text, str(path))
+        quick = incremental.recheck(previous, text, str(path), Workspace())
+        if quick is None:
+            previous = incremental.previous_state(full) or previous
+            continue
+        fast += 1
+        assert quick[0] == full.diagnostics, f"step {step}: line {i + 1}: {lines[i]!r}"
+        previous = quick[1]
+    assert fast > 10
