@@ -423,6 +423,14 @@ class SchemaChecker:
             if entry is not None:
                 name, info, plan = entry
                 provided.add(name)
+                if item is None and name in _null_is_unset(cls):
+                    # `paths:` with nothing under it (often all commented out): as if not
+                    # written, unless the field is required.
+                    if info.is_required():
+                        self._wrong_type(info.annotation, item, key_path)
+                    else:
+                        provided.discard(name)
+                    continue
                 checked = plan(self, item, key_path, name)
                 if checked is not _INVALID and info.metadata:
                     checked = self._check_constraints(info, checked, key_path)
@@ -625,6 +633,9 @@ class SchemaChecker:
             tags=("deprecated",),
         )
         provided.add(name)
+        if value[key] is None and name in _null_is_unset(cls) and not info.is_required():
+            provided.discard(name)  # the old spelling with nothing under it: as if not written
+            return
         if not rest:
             checked = self.check_value(info.annotation, value[key], key_path, name)
             if checked is not _INVALID:
@@ -746,6 +757,29 @@ def _field_table(cls: type[AmeModel]) -> dict[str, tuple[str, FieldInfo, Plan]]:
         }
         _FIELD_TABLES[cls] = table
     return table
+
+
+_NULL_UNSET: dict[type, frozenset[str]] = {}
+
+
+def _null_is_unset(cls: type[AmeModel]) -> frozenset[str]:
+    """Fields holding a list, a mapping or an object that may not be null: for these a null
+    (`key:` and nothing) means "not written" (their default), never a None the code after the
+    checks would trip over."""
+    names = _NULL_UNSET.get(cls)
+    if names is None:
+        found = set()
+        for name, info in cls.model_fields.items():
+            resolved, origin = _shape(info.annotation)
+            if origin is typing.Annotated:
+                resolved, origin = _shape(typing.get_args(resolved)[0])
+            container = origin in (list, dict) or (
+                isinstance(resolved, type) and issubclass(resolved, AmeModel)
+            )
+            if container:
+                found.add(name)
+        names = _NULL_UNSET[cls] = frozenset(found)
+    return names
 
 
 def _plan(annotation: Any) -> Plan:

@@ -100,3 +100,27 @@ def test_empty_list_items_are_reported_where_they_are():
     )
     assert empty == [3, 7, 12, 15, 16, 18]
     assert all(d.code == "AME101" for d in analysis.diagnostics if "empty list" in d.message)
+
+
+def test_a_key_with_nothing_under_it_means_not_written():
+    """`paths:` with its items commented out is null: the default, not a crash later."""
+    text = (
+        "project: p\n"
+        "tasks:\n"
+        "  - name: a\n"
+        "    executor: !custom {command: x}\n"
+        "    artifacts:\n"
+        "      paths:\n"
+        "        # - out/model.pkl\n"
+        "    environment:\n"
+        "    resources:\n"
+    )
+    analysis = analyze(text)
+    assert analysis.diagnostics == []
+    assert analysis.resolver is not None
+    assert analysis.index is not None
+    task = analysis.index.tasks["a"]
+    assert task.artifacts is not None and task.artifacts.paths == []
+    assert not task.environment and not task.resources
+    resolved = analysis.resolver.resolve_by_name("a")  # merging the layers does not trip
+    assert not (resolved.task.artifacts and resolved.task.artifacts.paths)
