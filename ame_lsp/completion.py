@@ -459,6 +459,16 @@ def _variant_snippet(model: type[AmeModel], key: str, indent: str, flow: bool = 
     return f"{key}:" + (f"\n{body}" if body else " $0")
 
 
+def _scalar_snippet(key: str, shape: Any) -> str:
+    """`key: ` with the value's choices (an enum, a boolean) to pick from."""
+    choices = literal_choices(shape)
+    if choices:
+        return f"{key}: ${{1|{','.join(choices)}|}}"
+    if bool in shape.scalars:
+        return f"{key}: ${{1|true,false|}}"
+    return f"{key}: $0"
+
+
 def _flow_key_snippet(model: type[AmeModel], name: str, info: Any, indent: str) -> str:
     """A key inside `{...}`: one line, its value in flow style."""
     del indent  # one line: no indentation
@@ -479,12 +489,7 @@ def _flow_key_snippet(model: type[AmeModel], name: str, info: Any, indent: str) 
         return f"{key}: [$0]"
     if shape.dict_value is not None:
         return f"{key}: {{$0}}"
-    choices = literal_choices(shape)
-    if choices:
-        return f"{key}: ${{1|{','.join(choices)}|}}"
-    if bool in shape.scalars:
-        return f"{key}: ${{1|true,false|}}"
-    return f"{key}: $0"
+    return _scalar_snippet(key, shape)
 
 
 def _key_snippet(model: type[AmeModel], name: str, info: Any, indent: str) -> str:
@@ -530,12 +535,7 @@ def _key_snippet(model: type[AmeModel], name: str, info: Any, indent: str) -> st
         return f"{key}:\n{inner}- $0"
     if shape.dict_value is not None:
         return f"{key}:\n{inner}$0"
-    choices = literal_choices(shape)
-    if choices:
-        return f"{key}: ${{1|{','.join(choices)}|}}"
-    if bool in shape.scalars:
-        return f"{key}: ${{1|true,false|}}"
-    return f"{key}: $0"
+    return _scalar_snippet(key, shape)
 
 
 @functools.lru_cache(maxsize=1)

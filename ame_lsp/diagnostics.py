@@ -115,10 +115,10 @@ class DiagnosticsManager:
         path = self.server.path_of(uri)
         analysis = self.server.index.cached_analysis(path)
         previous = self.previous.get(uri)
+        if previous is not None and previous.text == text:
+            return previous.diagnostics  # the same as the full analysis's (tested)
         if analysis is not None and analysis.text == text:
             result = analysis.diagnostics
-        elif previous is not None and previous.text == text:
-            return previous.diagnostics
         else:
             workspace = self.server.index.workspace_for(path)
             quick = incremental.recheck(previous, text, path, workspace)  # type: ignore[arg-type]

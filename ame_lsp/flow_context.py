@@ -10,6 +10,7 @@ while the user types; it gives up (None) where the text is not simple flow style
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from ame_lsp.context import (
@@ -79,26 +80,18 @@ def _scan(lines: list[str], start: int, line: int, col: int) -> Cursor | None:
     owner: Step = KeyStep(info.key, tag) if info.key is not None else block.pop()
     frames: list[_Frame] = []
     pending_tag: str | None = None
-    ln, pos = start, i
-    while (ln, pos) < (line, col):
+    for ln, pos, end, ch in _tokens(lines, start, i, line + 1):
+        if (ln, pos) >= (line, col):
+            break
         row = lines[ln]
-        if pos >= len(row):
-            ln, pos = ln + 1, 0
-            continue
-        ch = row[pos]
         top = frames[-1] if frames else None
         if ch in "\"'":
-            end = _quoted_end(row, pos)
             if top is not None and top.entry is None:
                 top.entry = (ln, pos)
             if end is None or (ln, end) >= (line, col):
                 if ln == line:
                     break  # the cursor is inside this quoted scalar
                 return None  # a quoted scalar over several lines: not followed here
-            pos = end
-            continue
-        if ch == "#" and (pos == 0 or row[pos - 1] == " "):
-            ln, pos = ln + 1, 0
             continue
         if ch in "{[":
             if top is None:
@@ -111,7 +104,6 @@ def _scan(lines: list[str], start: int, line: int, col: int) -> Cursor | None:
                 return None  # a collection as a key
             frames.append(_Frame(ch, step))
             pending_tag = None
-            pos += 1
             continue
         if top is None:
             return None  # the outermost collection closed before the cursor
@@ -119,29 +111,20 @@ def _scan(lines: list[str], start: int, line: int, col: int) -> Cursor | None:
             frames.pop()
             if not frames:
                 return None
-            pos += 1
-            continue
-        if ch == ",":
+        elif ch == ",":
             top.key, top.entry, top.value_start, pending_tag = None, None, None, None
-            pos += 1
-            continue
-        if ch == ":" and top.kind == "{" and top.key is None and _ends_key(row, pos):
+        elif ch == ":" and top.kind == "{" and top.key is None and _ends_key(row, pos):
             if top.entry is None:
                 return None  # `: value` without a key
             top.key = _key_text(lines, top.entry, (ln, pos))
             top.keys.add(top.key)
-            pos += 1
-            continue
-        if ch == " ":
-            pos += 1
-            continue
-        if top.entry is None:
-            top.entry = (ln, pos)
-        if top.key is not None and top.value_start is None:
-            top.value_start = (ln, pos)
-        if ch == "!" and (pos == 0 or row[pos - 1] in " {[,"):
-            pending_tag = value_tag(row[pos:])
-        pos += 1
+        elif ch != " ":
+            if top.entry is None:
+                top.entry = (ln, pos)
+            if top.key is not None and top.value_start is None:
+                top.value_start = (ln, pos)
+            if ch == "!" and (pos == 0 or row[pos - 1] in " {[,"):
+                pending_tag = value_tag(row[pos:])
     if not frames:
         return None
     return _cursor(lines, line, col, block, frames)
@@ -221,8 +204,36 @@ def _keys_after(lines: list[str], line: int, col: int) -> set[str]:
     depth = 0
     entry: tuple[int, int] | None = None
     seen_colon = False
-    ln, pos = line, col
-    while ln < min(len(lines), line + MAX_FLOW_LINES):
+    for ln, pos, end, ch in _tokens(lines, line, col, line + MAX_FLOW_LINES):
+        if ch in "\"'":
+            if end is None:
+                break
+            if entry is None and depth == 0 and not seen_colon:
+                entry = (ln, pos)
+        elif ch in "{[":
+            depth += 1
+        elif ch in "}]":
+            if depth == 0:
+                break
+            depth -= 1
+        elif depth == 0 and ch == ",":
+            entry, seen_colon = None, False
+        elif depth == 0 and ch == ":" and _ends_key(lines[ln], pos) and not seen_colon:
+            if entry is not None:
+                keys.add(_key_text(lines, entry, (ln, pos)))
+            seen_colon = True
+        elif depth == 0 and ch != " " and entry is None and not seen_colon:
+            entry = (ln, pos)
+    return keys
+
+
+def _tokens(
+    lines: list[str], ln: int, pos: int, stop_line: int
+) -> Iterator[tuple[int, int, int | None, str]]:
+    """(line, column, end, character) of each character of flow text from a position, before
+    `stop_line`. A quoted scalar is one token (`end` one past its closing quote, None when it
+    is not closed on its line, which ends the tokens); comments are skipped."""
+    while ln < min(len(lines), stop_line):
         row = lines[ln]
         if pos >= len(row):
             ln, pos = ln + 1, 0
@@ -230,31 +241,16 @@ def _keys_after(lines: list[str], line: int, col: int) -> set[str]:
         ch = row[pos]
         if ch in "\"'":
             end = _quoted_end(row, pos)
+            yield ln, pos, end, ch
             if end is None:
-                return keys
-            if entry is None and depth == 0 and not seen_colon:
-                entry = (ln, pos)
+                return
             pos = end
             continue
         if ch == "#" and (pos == 0 or row[pos - 1] == " "):
             ln, pos = ln + 1, 0
             continue
-        if ch in "{[":
-            depth += 1
-        elif ch in "}]":
-            if depth == 0:
-                return keys
-            depth -= 1
-        elif depth == 0 and ch == ",":
-            entry, seen_colon = None, False
-        elif depth == 0 and ch == ":" and _ends_key(row, pos) and not seen_colon:
-            if entry is not None:
-                keys.add(_key_text(lines, entry, (ln, pos)))
-            seen_colon = True
-        elif depth == 0 and ch != " " and entry is None and not seen_colon:
-            entry = (ln, pos)
+        yield ln, pos, pos + 1, ch
         pos += 1
-    return keys
 
 
 def _ends_key(row: str, pos: int) -> bool:

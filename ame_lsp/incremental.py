@@ -380,6 +380,7 @@ def recheck(
     # an ambiguous name) means the full check.
     needed = dict(affected)
     for origin in [changed, *(c for c in affected.values() if c is not changed)]:
+        seen = {origin.start}  # per origin: a cycle back to the edited item must be seen
         queue = [origin]
         while queue:
             chunk = queue.pop()
@@ -388,10 +389,10 @@ def recheck(
             for target in graph.targets(chunk):
                 if target is None:
                     return _no("ambiguous name")
-                if origin is changed and chunk is not changed and target is changed:
-                    if refs_changed or renamed:
-                        return _no("possible cycle")
-                if target.start not in needed:
+                if origin is changed and target is changed and (refs_changed or renamed):
+                    return _no("possible cycle")
+                if target.start not in seen:
+                    seen.add(target.start)
                     needed[target.start] = target
                     queue.append(target)
     keep = [""] * len(lines)

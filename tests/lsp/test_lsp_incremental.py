@@ -62,6 +62,8 @@ EDITS = [
         lambda line, r: line.replace("executor:", r.choice(["executr:", "executor:"])),
     ),
     ("fromTemplate: tmpl_", lambda line, r: line + r.choice(["", "1", "x"])),
+    # A template that uses another (or itself): chains, and cycles through the edited item.
+    ("- name: tmpl_", lambda line, r: line + "\n    fromTemplate: tmpl_" + r.choice("012")),
     ("val: ", lambda line, r: line + r.choice(["", " # c", "\n      - key: X\n        val: y"])),
     # Half-typed YAML: the whole file stops parsing until it is fixed.
     ("command: python", lambda line, r: line.replace("command: ", 'command: "')),
