@@ -547,17 +547,18 @@ def report(results: dict[str, dict[str, Any]], args: Any) -> None:
     print()
     print(f"{'':<44}{'ame-lsp':>16}{'yaml-language-server':>22}{'ratio':>9}")
     print(row(f"open → diagnostics ({lines_big:,} lines)", ours["open_ms"], get("open_ms", float)))
-    for label, key in (
-        ("didChange → diagnostics, value edit", "edit_ms"),
-        ("didChange → diagnostics, reference edit", "ref_edit_ms"),
-        ("didChange → diagnostics, template/rename/syntax", "structural_edit_ms"),
-    ):
-        print(row(f"{label} p50", statistics.median(ours[key]), get(key, statistics.median)))
-        print(row(f"{label} p95", pct(ours[key], 0.95), get(key, lambda v: pct(v, 0.95))))
+
+    def percentiles(label: str, key: str) -> None:
+        """The p50 and p95 rows of one list of timings (the peer's where it measured them)."""
+        peer = theirs.get(key) if theirs else None
+        for name, stat in (("p50", statistics.median), ("p95", lambda v: pct(v, 0.95))):
+            print(row(f"{label} {name}", stat(ours[key]), stat(peer) if peer else None))
+
+    percentiles("didChange → diagnostics, value edit", "edit_ms")
+    percentiles("didChange → diagnostics, reference edit", "ref_edit_ms")
+    percentiles("didChange → diagnostics, template/rename/syntax", "structural_edit_ms")
     if "loaded_edit_ms" in ours:
-        loaded = ours["loaded_edit_ms"]
-        print(row("value edit, tokens + symbols asked too, p50", statistics.median(loaded), None))
-        print(row("value edit, tokens + symbols asked too, p95", pct(loaded, 0.95), None))
+        percentiles("value edit, tokens + symbols asked too,", "loaded_edit_ms")
     print(
         row(
             f"open → diagnostics ({lines_merge:,} lines, merge keys)",
@@ -565,36 +566,9 @@ def report(results: dict[str, dict[str, Any]], args: Any) -> None:
             get("merge_open_ms", float),
         )
     )
-    print(
-        row(
-            "didChange → diagnostics, merge keys p50",
-            statistics.median(ours["merge_edit_ms"]),
-            get("merge_edit_ms", statistics.median),
-        )
-    )
-    print(
-        row(
-            "didChange → diagnostics, merge keys p95",
-            pct(ours["merge_edit_ms"], 0.95),
-            get("merge_edit_ms", lambda v: pct(v, 0.95)),
-        )
-    )
-    print(
-        row(
-            "completion p50",
-            statistics.median(ours["completion_ms"]),
-            get("completion_ms", statistics.median),
-        )
-    )
-    print(
-        row(
-            "completion p95",
-            pct(ours["completion_ms"], 0.95),
-            get("completion_ms", lambda v: pct(v, 0.95)),
-        )
-    )
-    print(row("hover p50", statistics.median(ours["hover_ms"]), get("hover_ms", statistics.median)))
-    print(row("hover p95", pct(ours["hover_ms"], 0.95), get("hover_ms", lambda v: pct(v, 0.95))))
+    percentiles("didChange → diagnostics, merge keys", "merge_edit_ms")
+    percentiles("completion", "completion_ms")
+    percentiles("hover", "hover_ms")
     print(row("RSS with the 13,000-line file open", ours["rss_mb"], get("rss_mb", float), "MB"))
     print(row("peak RSS", ours["peak_rss_mb"], get("peak_rss_mb", float), "MB"))
     print()
