@@ -17,6 +17,7 @@ from textual.widgets import DataTable, Input, Static, TabbedContent, TabPane
 
 from ame_tui.screens.base import View, duration, now, resources_text, run_duration, styled_status
 from ame_tui.screens.runs import run_cells
+from ame_tui.services.logstore import LineStore
 from ame_tui.widgets.filter_input import FilterInput
 from ame_tui.widgets.log_view import LogView
 from ame_tui.widgets.metric_chart import MetricChart, fmt
@@ -298,7 +299,7 @@ class RunDetailScreen(View):
                     if view.current_match is not None
                     else view.scroll_offset.y
                 )
-                self._find(view.search, start, False)
+                self._find(view.store, view.search, start, False)
 
     def action_next_match(self) -> None:
         view = self.query_one(LogView)
@@ -306,17 +307,17 @@ class RunDetailScreen(View):
             start = (
                 view.current_match + 1 if view.current_match is not None else view.scroll_offset.y
             )
-            self._find(view.search, start, False)
+            self._find(view.store, view.search, start, False)
 
     def action_prev_match(self) -> None:
         view = self.query_one(LogView)
         if view.search:
             start = view.current_match if view.current_match is not None else view.scroll_offset.y
-            self._find(view.search, start, True)
+            self._find(view.store, view.search, start, True)
 
     @work(thread=True, exclusive=True, group="log-search")
-    def _find(self, term: str, start: int, backwards: bool) -> None:
-        store = self.query_one(LogView).store
+    def _find(self, store: LineStore | None, term: str, start: int, backwards: bool) -> None:
+        # The store comes from the UI thread: no DOM query from a worker.
         line = store.find(term, start, backwards) if store is not None else None
         if line is None and store is not None:  # wrap around, like less
             line = store.find(term, store.line_count - 1 if backwards else 0, backwards)

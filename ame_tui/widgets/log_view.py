@@ -76,6 +76,10 @@ class LogView(ScrollView, can_focus=True):
         self._wrap_cache: tuple[tuple, list[Strip]] | None = None
         self._pattern: re.Pattern[str] | None = None
         self.opened_at: float | None = None
+        # Rows the tail worker reads to size the view. Set on the UI thread only: asking a
+        # widget its size from a worker can run a layout pass there, which needs the app's
+        # context and crashes the app (seen when the log opened while the screen was mounting).
+        self._tail_rows = 48
 
     # --- source -----------------------------------------------------------------------------
 
@@ -85,6 +89,7 @@ class LogView(ScrollView, can_focus=True):
         self.line_count = 0
         self._finished.clear()
         self.opened_at = time.perf_counter()
+        self._tail_rows = self._rows_for_tail()
         self._tail(self.store)
 
     def finish(self) -> None:
@@ -102,7 +107,7 @@ class LogView(ScrollView, can_focus=True):
                 count = store.line_count
                 width = 0
                 if self.follow or first:
-                    rows = max(self.size.height, 24) * 2
+                    rows = self._tail_rows
                     lines = store.read_lines(max(0, count - rows), rows)
                     width = max((len(line) for line in lines), default=0)
                 self.post_message(self._Grew(count, width))
@@ -110,6 +115,12 @@ class LogView(ScrollView, can_focus=True):
             elif done:
                 return
             time.sleep(TAIL_POLL)
+
+    def _rows_for_tail(self) -> int:
+        return max(self.size.height, 24) * 2
+
+    def on_resize(self) -> None:
+        self._tail_rows = self._rows_for_tail()
 
     def on_log_view__grew(self, message: _Grew) -> None:
         message.stop()

@@ -383,11 +383,19 @@ def build_demo(root: Path) -> tuple[Path, FakeBackend]:
 
 
 async def wait_for(pilot, condition, timeout: float = 30.0, what: str = "") -> None:
-    """Let the app run until `condition()` holds (workers are threads: give them time)."""
+    """Let the app run until `condition()` holds (workers are threads: give them time).
+
+    An app that failed (a worker raised) answers nothing more: say why at once instead of
+    waiting out the timeout."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():
             return
+        failure = pilot.app._exception
+        if failure is not None:
+            raise AssertionError(f"the app failed while waiting for {what or condition}") from (
+                getattr(failure, "error", None) or failure
+            )
         await pilot.pause(0.05)
     raise AssertionError(f"timed out waiting for {what or condition}")
 
