@@ -60,15 +60,18 @@ class LineStore:
         if size == self._indexed:
             return False
         partial_line = None if self._last_byte_newline else self.line_count - 1
-        with open(self.path, "rb") as handle:
-            handle.seek(self._indexed)
-            position = self._indexed
-            while position < size:
-                data = handle.read(min(SCAN, size - position))
-                if not data:
-                    break
-                self._index_chunk(data, position)
-                position += len(data)
+        position = self._indexed
+        try:
+            with open(self.path, "rb") as handle:
+                handle.seek(position)
+                while position < size:
+                    data = handle.read(min(SCAN, size - position))
+                    if not data:
+                        break
+                    self._index_chunk(data, position)
+                    position += len(data)
+        except OSError:  # removed since stat: what was indexed stays readable from the cache
+            pass
         with self._lock:
             self._indexed = position
             if partial_line is not None:  # the last line grew: drop its cached text
@@ -107,19 +110,22 @@ class LineStore:
         slot = bisect.bisect_right(self._starts, first) - 1
         line_no, offset = self._starts[slot], self._offsets[slot]
         lines: list[str] = []
-        with open(self.path, "rb") as handle:
-            handle.seek(offset)
-            while line_no < first:
-                if not _skip_line(handle):
-                    return []
-                line_no += 1
-            for _ in range(last - first):
-                raw = handle.readline(MAX_LINE)
-                if not raw:
-                    break
-                if not raw.endswith(b"\n") and len(raw) == MAX_LINE:
-                    _skip_line(handle)
-                lines.append(_decode(raw))
+        try:
+            with open(self.path, "rb") as handle:
+                handle.seek(offset)
+                while line_no < first:
+                    if not _skip_line(handle):
+                        return []
+                    line_no += 1
+                for _ in range(last - first):
+                    raw = handle.readline(MAX_LINE)
+                    if not raw:
+                        break
+                    if not raw.endswith(b"\n") and len(raw) == MAX_LINE:
+                        _skip_line(handle)
+                    lines.append(_decode(raw))
+        except OSError:  # the file was removed: nothing more to read (a worker must not fail)
+            return []
         with self._lock:
             for number, text in enumerate(lines, first):
                 self._cache[number] = text
@@ -148,14 +154,17 @@ class LineStore:
         needle_b = needle.lower().encode("utf-8", "replace")
         if not needle_b:
             return None
-        if backwards:
-            found = None
-            for line in self._matches(needle_b, 0, self.line_count):
-                if line >= start:
-                    break
-                found = line
-            return found
-        return next(iter(self._matches(needle_b, max(0, start), self.line_count)), None)
+        try:
+            if backwards:
+                found = None
+                for line in self._matches(needle_b, 0, self.line_count):
+                    if line >= start:
+                        break
+                    found = line
+                return found
+            return next(iter(self._matches(needle_b, max(0, start), self.line_count)), None)
+        except OSError:  # the file was removed
+            return None
 
     def _matches(self, needle: bytes, first: int, last: int):
         offset = self.line_offset(first) if first < last else None

@@ -47,6 +47,10 @@ def test_line_store_missing_and_truncated_files(tmp_path: Path) -> None:
     assert store.refresh() and store.read_lines(0, 5) == ["a", "b"]
     path.write_text("c\n")
     assert store.refresh() and store.read_lines(0, 5) == ["c"]
+    path.unlink()  # a run folder cleaned up while its log is shown: no error, nothing more
+    assert not store.refresh()
+    assert store.read_lines(0, 5) == [] and store.find("c", 0) is None
+    assert store.cached(0) == "c"
 
 
 def test_typed_rows_become_invocation_bodies() -> None:
