@@ -76,9 +76,9 @@ class LogView(ScrollView, can_focus=True):
         self._wrap_cache: tuple[tuple, list[Strip]] | None = None
         self._pattern: re.Pattern[str] | None = None
         self.opened_at: float | None = None
-        # Rows the tail worker reads to size the view. Set on the UI thread only: asking a
-        # widget its size from a worker can run a layout pass there, which needs the app's
-        # context and crashes the app (seen when the log opened while the screen was mounting).
+        # Rows the tail worker reads to size the view, kept by `on_resize` on the UI thread:
+        # asking a widget its size from a worker can run a layout pass there, which needs the
+        # app's context and crashed the app (seen when a log opened while its screen mounted).
         self._tail_rows = 48
 
     # --- source -----------------------------------------------------------------------------
@@ -89,7 +89,6 @@ class LogView(ScrollView, can_focus=True):
         self.line_count = 0
         self._finished.clear()
         self.opened_at = time.perf_counter()
-        self._tail_rows = self._rows_for_tail()
         self._tail(self.store)
 
     def finish(self) -> None:
@@ -116,11 +115,8 @@ class LogView(ScrollView, can_focus=True):
                 return
             time.sleep(TAIL_POLL)
 
-    def _rows_for_tail(self) -> int:
-        return max(self.size.height, 24) * 2
-
     def on_resize(self) -> None:
-        self._tail_rows = self._rows_for_tail()
+        self._tail_rows = max(self.size.height, 24) * 2
 
     def on_log_view__grew(self, message: _Grew) -> None:
         message.stop()
