@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 from typing import Any, ClassVar
 
-from textual import work
 from textual.app import App
 from textual.binding import Binding
 from textual.reactive import reactive
@@ -26,9 +25,11 @@ from ame_tui.messages import (
     MlflowChecked,
     ProjectLoaded,
     RunsFetched,
+    WorkerCrashed,
 )
 from ame_tui.services.context import AppContext
 from ame_tui.services.project import ProjectInfo
+from ame_tui.workers import background, one_line
 
 VIEWS: dict[str, str] = {
     "tasks": "Tasks",
@@ -126,6 +127,7 @@ class AmeApp(App[None]):
         self._mlflow_timer: Any = None
         self._project_busy = False
         self.pending: dict[int, str] = {}  # lifecycle steps waiting on their runs
+        self.worker_errors: list[WorkerCrashed] = []  # bugs a worker hit; the app ran on
         for name, screen in _screens().items():
             self.add_mode(name, screen)
 
@@ -206,7 +208,7 @@ class AmeApp(App[None]):
 
     # --- the project file ------------------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, group="project")
+    @background(exclusive=True, group="project")
     def _load_project(self) -> None:
         from ame_tui.services.project import load_project
 
@@ -218,7 +220,7 @@ class AmeApp(App[None]):
             self._project_busy = True
             self._stat_project()
 
-    @work(thread=True, exclusive=True, group="project-stat")
+    @background(exclusive=True, group="project-stat")
     def _stat_project(self) -> None:
         from ame_tui.services.project import load_project, read_mtime
 
@@ -254,12 +256,12 @@ class AmeApp(App[None]):
         self._runs_last = time.monotonic()
         self._fetch_runs(self.project.name if self.project else None)
 
-    @work(thread=True, exclusive=True, group="runs")
+    @background(exclusive=True, group="runs")
     def _fetch_runs(self, project: str | None) -> None:
         try:
             runs = self.ctx.backend().list_runs(project)
         except Exception as exc:  # noqa: BLE001 - shown in the status bar
-            self.post_message(BackendProblem(_one_line(exc)))
+            self.post_message(BackendProblem(one_line(exc)))
         else:
             self.post_message(RunsFetched(runs))
         finally:
@@ -276,7 +278,7 @@ class AmeApp(App[None]):
 
     # --- MLflow health --------------------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, group="mlflow-health")
+    @background(exclusive=True, group="mlflow-health")
     def _check_mlflow(self) -> None:
         from ame_tui.services.mlflow_data import check
 
@@ -320,7 +322,7 @@ class AmeApp(App[None]):
         self.notify(f"{label} …", title=what)
         self._launch(what, label, kwargs)
 
-    @work(thread=True, group="actions")
+    @background(group="actions")
     def _launch(self, what: str, label: str, kwargs: dict[str, Any]) -> None:
         from ame_tui.services import actions
 
@@ -361,7 +363,7 @@ class AmeApp(App[None]):
             else:
                 raise ValueError(what)
         except Exception as exc:  # noqa: BLE001 - Lifecycle/Registry/BackendError: one line
-            self.post_message(ActionFailed(what, f"{label}: {_one_line(exc)}"))
+            self.post_message(ActionFailed(what, f"{label}: {one_line(exc)}"))
         else:
             self.post_message(Finished(what, text))
         finally:
@@ -419,6 +421,20 @@ class AmeApp(App[None]):
                 )
 
         self.push_screen(ConfirmScreen(f"{message.reason}.\nDeploy anyway?"), answer)
+
+    def on_worker_crashed(self, message: WorkerCrashed) -> None:
+        # a polling worker fails again at each poll: say each different failure once
+        said = any((e.what, e.detail) == (message.what, message.detail) for e in self.worker_errors)
+        self.worker_errors.append(message)
+        self.log.error(message.trace)
+        if said:
+            return
+        self.notify(
+            f"{message.what}: {message.detail}. This is a bug in the console; it keeps running.",
+            title="internal error",
+            severity="error",
+            timeout=15,
+        )
 
     def on_action_failed(self, message: ActionFailed) -> None:
         self.notify(message.detail, title=f"{message.what} failed", severity="error", timeout=10)
@@ -505,8 +521,3 @@ class AmeApp(App[None]):
                 self.launch("cancel", f"cancel {task} ({run_id})", run_id=run_id)
 
         self.push_screen(ConfirmScreen(f"Cancel run {run_id} ({task})?"), answer)
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__

@@ -70,3 +70,13 @@ class ForceAsk(Message):
         self.model = model
         self.version = version
         self.reason = reason
+
+
+class WorkerCrashed(Message):
+    """A worker raised: a bug, shown to the user as one line; the app keeps running."""
+
+    def __init__(self, what: str, detail: str, trace: str) -> None:
+        super().__init__()
+        self.what = what
+        self.detail = detail
+        self.trace = trace

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from rich.text import Text
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
@@ -14,6 +13,7 @@ from textual.widgets import DataTable, Static
 
 from ame_tui.screens.base import PolledView, styled_status
 from ame_tui.widgets.table import selected_key, sync_rows
+from ame_tui.workers import background
 
 
 class EndpointsFetched(Message):
@@ -50,7 +50,7 @@ class DeploymentsView(PolledView):
     def fetch(self, info: Any) -> None:
         self._fetch(info.name)
 
-    @work(thread=True, exclusive=True, group="endpoints")
+    @background(exclusive=True, group="endpoints")
     def _fetch(self, project: str) -> None:
         try:
             ctx = self.ame.ctx

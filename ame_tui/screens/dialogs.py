@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from rich.text import Text
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
+
+from ame_tui.workers import background
 
 
 class ConfirmScreen(ModalScreen[bool]):
@@ -98,7 +99,7 @@ class SmokeScreen(ModalScreen[Any]):
         self.query_one(Input).focus()
         self._load_example()
 
-    @work(thread=True, exclusive=True)
+    @background(exclusive=True)
     def _load_example(self) -> None:
         from ame_tui.services import mlflow_data
 
@@ -145,7 +146,7 @@ class SmokeScreen(ModalScreen[Any]):
         self.query_one("#smoke-answer", Static).update(Text("sending …", style="grey50"))
         self._send(payload)
 
-    @work(thread=True, exclusive=True, group="smoke-send")
+    @background(exclusive=True, group="smoke-send")
     def _send(self, payload: Any) -> None:
         from ame_tui.services.smoke import send
 

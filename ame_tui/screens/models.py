@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from rich.text import Text
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
@@ -16,6 +15,7 @@ from textual.widgets import DataTable, Static
 
 from ame_tui.screens.base import PolledView, age, now
 from ame_tui.widgets.table import selected_key, sync_rows
+from ame_tui.workers import background
 
 
 class ModelsFetched(Message):
@@ -64,7 +64,7 @@ class ModelsView(PolledView):
     def fetch(self, info: Any) -> None:
         self._fetch([m.name for m in info.models], info.name)
 
-    @work(thread=True, exclusive=True, group="models")
+    @background(exclusive=True, group="models")
     def _fetch(self, names: list[str], project: str) -> None:
         from ame_core.registry import Registry, RegistryError
         from ame_tui.services import mlflow_data

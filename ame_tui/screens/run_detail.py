@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from rich.text import Text
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -22,6 +21,7 @@ from ame_tui.widgets.filter_input import FilterInput
 from ame_tui.widgets.log_view import LogView
 from ame_tui.widgets.metric_chart import MetricChart, fmt
 from ame_tui.widgets.table import selected_key, sync_rows
+from ame_tui.workers import background
 
 RECORD_POLL = 1.0
 METRICS_POLL = 2.0
@@ -150,7 +150,7 @@ class RunDetailScreen(View):
         if not self._record_busy:
             self._fetch_record()
 
-    @work(thread=True, exclusive=True, group="run-record")
+    @background(exclusive=True, group="run-record")
     def _fetch_record(self) -> None:
         self._record_busy = True
         try:
@@ -234,7 +234,7 @@ class RunDetailScreen(View):
             self.query_one(LogView).open(spool)
             self._copy_log(spool)
 
-    @work(thread=True, exclusive=True, group="log-copy")
+    @background(exclusive=True, group="log-copy")
     def _copy_log(self, spool: Path) -> None:
         from textual.worker import get_current_worker
 
@@ -315,7 +315,7 @@ class RunDetailScreen(View):
             start = view.current_match if view.current_match is not None else view.scroll_offset.y
             self._find(view.store, view.search, start, True)
 
-    @work(thread=True, exclusive=True, group="log-search")
+    @background(exclusive=True, group="log-search")
     def _find(self, store: LineStore | None, term: str, start: int, backwards: bool) -> None:
         # The store comes from the UI thread: no DOM query from a worker.
         line = store.find(term, start, backwards) if store is not None else None
@@ -334,7 +334,7 @@ class RunDetailScreen(View):
 
     # --- MLflow data --------------------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, group="run-data")
+    @background(exclusive=True, group="run-data")
     def _fetch_data(self, mlflow_run_id: str, final: bool) -> None:
         from ame_tui.services import mlflow_data
 

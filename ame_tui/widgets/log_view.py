@@ -15,7 +15,6 @@ from pathlib import Path
 
 from rich.style import Style
 from rich.text import Text
-from textual import work
 from textual.binding import Binding
 from textual.geometry import Size
 from textual.message import Message
@@ -25,6 +24,7 @@ from textual.strip import Strip
 from textual.worker import get_current_worker
 
 from ame_tui.services.logstore import LineStore
+from ame_tui.workers import background
 
 TAIL_POLL = 0.1  # seconds between looks at the file while following
 MATCH_STYLE = Style(color="black", bgcolor="yellow")
@@ -95,7 +95,7 @@ class LogView(ScrollView, can_focus=True):
         """The writer is done: stop polling once the rest is read."""
         self._finished.set()
 
-    @work(thread=True, exclusive=True, group="log-tail")
+    @background(exclusive=True, group="log-tail")
     def _tail(self, store: LineStore) -> None:
         worker = get_current_worker()
         first = True
@@ -203,7 +203,7 @@ class LogView(ScrollView, can_focus=True):
         self._loading = (first, first + height * 3)
         self._load(first, height * 3)
 
-    @work(thread=True, exclusive=True, group="log-read")
+    @background(exclusive=True, group="log-read")
     def _load(self, first: int, count: int) -> None:
         if self.store is None:
             return

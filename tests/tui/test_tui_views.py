@@ -390,3 +390,33 @@ async def test_backend_trouble_shows_in_the_status_bar(demo) -> None:
         app.refresh_runs()
         await wait_for(pilot, lambda: "backend is down" not in screen_text(app).splitlines()[0])
         await wait_for(pilot, lambda: rows(app), what="runs listed")
+
+
+async def test_a_bug_in_a_worker_is_reported_and_the_console_runs_on(demo, monkeypatch) -> None:
+    from ame_core.registry import Registry
+
+    def broken(self, name):
+        raise ValueError("registry bug")
+
+    monkeypatch.setattr(Registry, "versions", broken)  # a bug, not an MLflow outage
+    app = demo.app(start_view="models")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.worker_errors, what="the failure reported")
+        assert app.is_running
+        error = app.worker_errors[0]
+        assert error.what == "ModelsView._fetch" and error.detail == "registry bug"
+        assert "ValueError" in error.trace
+        # the view polls again and fails again (not wait_for: it stops at a worker failure)
+        for _ in range(150):
+            if len(app.worker_errors) > 1:
+                break
+            await pilot.pause(0.2)
+        assert len(app.worker_errors) > 1
+        # said once, not at each poll
+        said = [n for n in app._notifications if "registry bug" in n.message]
+        assert len(said) == 1 and said[0].title == "internal error"
+        assert said[0].severity == "error"
+        monkeypatch.undo()
+        app.worker_errors.clear()  # the rest of the console still works
+        await pilot.press("colon", *"runs", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, RunsView) and rows(app))

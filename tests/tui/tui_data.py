@@ -385,8 +385,8 @@ def build_demo(root: Path) -> tuple[Path, FakeBackend]:
 async def wait_for(pilot, condition, timeout: float = 30.0, what: str = "") -> None:
     """Let the app run until `condition()` holds (workers are threads: give them time).
 
-    An app that failed (a worker raised) answers nothing more: say why at once instead of
-    waiting out the timeout."""
+    A worker that failed (reported by the console, or fatal to a plain app) is a bug: say so at
+    once instead of waiting out the timeout."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():
@@ -395,6 +395,11 @@ async def wait_for(pilot, condition, timeout: float = 30.0, what: str = "") -> N
         if failure is not None:
             raise AssertionError(f"the app failed while waiting for {what or condition}") from (
                 getattr(failure, "error", None) or failure
+            )
+        crashed = getattr(pilot.app, "worker_errors", None)
+        if crashed:
+            raise AssertionError(
+                f"a worker failed while waiting for {what or condition}:\n" + crashed[0].trace
             )
         await pilot.pause(0.05)
     raise AssertionError(f"timed out waiting for {what or condition}")

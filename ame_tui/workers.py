@@ -1,0 +1,49 @@
+"""Thread workers whose failure is reported, never fatal.
+
+Textual closes the app when a worker raises. For the console that would lose what the app is
+still waiting on (a verdict to record, an autoDeploy to do) and print a traceback. So every
+worker here runs through `background`: a failure becomes a `WorkerCrashed` message, which the
+app shows as one line and keeps (`AmeApp.worker_errors`, read by the tests), and the app runs on.
+"""
+
+from __future__ import annotations
+
+import functools
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from textual import work
+
+from ame_tui.messages import WorkerCrashed
+
+
+def background(*, group: str = "default", exclusive: bool = False) -> Callable[[Any], Any]:
+    """`@work(thread=True)` whose exceptions are reported to the app instead of closing it."""
+
+    def decorate(method: Callable[..., Any]) -> Any:
+        @functools.wraps(method)
+        def guarded(node: Any, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return method(node, *args, **kwargs)
+            except Exception as exc:  # noqa: BLE001 - reported: see the module's docstring
+                _report(node, method.__name__, exc)
+                return None
+
+        return work(thread=True, group=group, exclusive=exclusive)(guarded)
+
+    return decorate
+
+
+def _report(node: Any, name: str, exc: Exception) -> None:
+    try:
+        app = node.app
+    except Exception:  # noqa: BLE001 - the node has left the app (its screen closed)
+        return
+    where = f"{type(node).__name__}.{name}"  # for the bug report
+    app.post_message(WorkerCrashed(where, one_line(exc), traceback.format_exc()))
+
+
+def one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
