@@ -56,6 +56,7 @@ RUNS_POLL_IDLE = 5.0
 PROJECT_POLL = 2.0
 MLFLOW_OK_POLL = 15.0
 MLFLOW_BACKOFF = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
+WORKER_ERRORS_KEPT = 100
 
 
 def _screens() -> dict[str, Any]:
@@ -426,6 +427,7 @@ class AmeApp(App[None]):
         # a polling worker fails again at each poll: say each different failure once
         said = any((e.what, e.detail) == (message.what, message.detail) for e in self.worker_errors)
         self.worker_errors.append(message)
+        del self.worker_errors[:-WORKER_ERRORS_KEPT]  # a failing poll must not grow it forever
         self.log.error(message.trace)
         if said:
             return
