@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 from textual.app import ComposeResult
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer
+from textual.widgets import DataTable, Footer, Static
 
 from ame_tui.widgets.status_bar import StatusBar
 
@@ -23,6 +23,14 @@ class View(Screen):
 
     def compose_body(self) -> ComposeResult:
         return iter(())
+
+    def compose_summary_table(self, name: str, columns: tuple[str, ...]) -> ComposeResult:
+        """What a list view starts with: a summary line (`#NAME-summary`) and its table
+        (`#NAME-table`) with these columns."""
+        yield Static("", id=f"{name}-summary", classes="summary")
+        table: DataTable = DataTable(id=f"{name}-table", cursor_type="row", zebra_stripes=True)
+        table.add_columns(*columns)
+        yield table
 
     def on_screen_resume(self) -> None:
         self.app.view_title = self.VIEW_TITLE  # type: ignore[attr-defined]

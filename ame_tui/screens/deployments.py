@@ -12,6 +12,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from ame_tui.screens.base import PolledView, styled_status
+from ame_tui.screens.dialogs import SmokeScreen, smoke_status
 from ame_tui.widgets.table import selected_key, sync_rows
 from ame_tui.workers import background
 
@@ -34,10 +35,9 @@ class DeploymentsView(PolledView):
     ]
 
     def compose_body(self) -> ComposeResult:
-        yield Static("", id="deploy-summary", classes="summary")
-        table: DataTable = DataTable(id="deploy-table", cursor_type="row", zebra_stripes=True)
-        table.add_columns("MODEL", "VERSION", "STATUS", "URL", "REPLICAS", "BACKEND", "DETAIL")
-        yield table
+        yield from self.compose_summary_table(
+            "deploy", ("MODEL", "VERSION", "STATUS", "URL", "REPLICAS", "BACKEND", "DETAIL")
+        )
         yield Static("", id="smoke-result")
 
     def on_mount(self) -> None:
@@ -101,8 +101,6 @@ class DeploymentsView(PolledView):
         return next((e for e in self.endpoints if e.model == model), None)
 
     def action_smoke(self) -> None:
-        from ame_tui.screens.dialogs import SmokeScreen
-
         endpoint = self._selected()
         if endpoint is None:
             self.notify("select a served model first", severity="warning")
@@ -121,12 +119,7 @@ class DeploymentsView(PolledView):
 
     def show_smoke(self, endpoint: Any, result: Any) -> None:
         text = Text(f" smoke {endpoint.model} v{endpoint.version}: ", style="bold")
-        if result.ok:
-            text.append(f"HTTP {result.status}", style="green")
-        else:
-            text.append(
-                f"{'HTTP ' + str(result.status) if result.status else 'failed'}", style="red"
-            )
+        text.append_text(smoke_status(result))
         text.append(f" in {result.latency_ms:.0f} ms\n ")
         text.append(result.answer)
         self.query_one("#smoke-result", Static).update(text)

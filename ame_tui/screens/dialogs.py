@@ -70,6 +70,13 @@ class _Answer(Message):
         self.result = result
 
 
+def smoke_status(result: Any) -> Text:
+    """A smoke request's outcome: `HTTP 200` in green, or `HTTP 500` / `failed` in red."""
+    if result.ok:
+        return Text(f"HTTP {result.status}", style="bold green")
+    return Text(f"HTTP {result.status}" if result.status else "failed", style="bold red")
+
+
 class SmokeScreen(ModalScreen[Any]):
     """Shows the model's input example (editable, or type a row); enter sends it."""
 
@@ -154,13 +161,7 @@ class SmokeScreen(ModalScreen[Any]):
 
     def on__answer(self, message: _Answer) -> None:
         result = self.result = message.result
-        text = Text()
-        if result.ok:
-            text.append(f"HTTP {result.status}", style="bold green")
-        else:
-            text.append(
-                f"{'HTTP ' + str(result.status) if result.status else 'failed'}", style="bold red"
-            )
+        text = smoke_status(result)
         text.append(f"  {result.latency_ms:.0f} ms\n")
         text.append(result.answer)
         self.query_one("#smoke-answer", Static).update(text)

@@ -40,12 +40,10 @@ class ModelsView(PolledView):
     ]
 
     def compose_body(self) -> ComposeResult:
-        yield Static("", id="models-summary", classes="summary")
-        table: DataTable = DataTable(id="models-table", cursor_type="row", zebra_stripes=True)
-        table.add_columns(
-            "MODEL", "VERSION", "CREATED", "RUN", "METRICS", "VALIDATION", "DEPLOYED", "ALIASES"
+        yield from self.compose_summary_table(
+            "models",
+            ("MODEL", "VERSION", "CREATED", "RUN", "METRICS", "VALIDATION", "DEPLOYED", "ALIASES"),
         )
-        yield table
 
     def on_mount(self) -> None:
         self.versions: dict[str, list[Any]] = {}

@@ -20,10 +20,7 @@ class ProblemsView(View):
     BINDINGS: ClassVar[list[Any]] = []
 
     def compose_body(self) -> ComposeResult:
-        yield Static("", id="problems-summary", classes="summary")
-        table: DataTable = DataTable(id="problems-table", cursor_type="row", zebra_stripes=True)
-        table.add_columns("SEVERITY", "WHERE", "CODE", "MESSAGE")
-        yield table
+        yield from self.compose_summary_table("problems", ("SEVERITY", "WHERE", "CODE", "MESSAGE"))
 
     def on_mount(self) -> None:
         self.watch(self.app, "project", lambda _: self._show(), init=False)

@@ -54,12 +54,10 @@ class RunsView(View):
     ]
 
     def compose_body(self) -> ComposeResult:
-        yield Static("", id="runs-summary", classes="summary")
-        table: DataTable = DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
-        table.add_columns(
-            "RUN", "TASK", "KIND", "STATUS", "AGE", "DURATION", "BACKEND", "RESOURCES", "MODEL"
+        yield from self.compose_summary_table(
+            "runs",
+            ("RUN", "TASK", "KIND", "STATUS", "AGE", "DURATION", "BACKEND", "RESOURCES", "MODEL"),
         )
-        yield table
         yield FilterInput(placeholder="filter runs (task, status, kind, model …)", id="runs-filter")
 
     def on_mount(self) -> None:

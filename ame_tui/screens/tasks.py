@@ -22,10 +22,9 @@ class TasksView(View):
     ]
 
     def compose_body(self) -> ComposeResult:
-        yield Static("", id="tasks-summary", classes="summary")
-        table: DataTable = DataTable(id="tasks-table", cursor_type="row", zebra_stripes=True)
-        table.add_columns("TASK", "EXECUTOR", "COMMAND", "RESOURCES", "TRIGGER", "LAST RUN", "AGE")
-        yield table
+        yield from self.compose_summary_table(
+            "tasks", ("TASK", "EXECUTOR", "COMMAND", "RESOURCES", "TRIGGER", "LAST RUN", "AGE")
+        )
 
     def on_mount(self) -> None:
         self.watch(self.app, "project", lambda _: self._show(), init=False)
