@@ -28,8 +28,9 @@ from ame_tui.messages import (
     WorkerCrashed,
 )
 from ame_tui.services.context import AppContext
+from ame_tui.services.errors import one_line
 from ame_tui.services.project import ProjectInfo
-from ame_tui.workers import background, one_line
+from ame_tui.workers import background
 
 VIEWS: dict[str, str] = {
     "tasks": "Tasks",

@@ -16,6 +16,7 @@ from typing import Any
 from textual import work
 
 from ame_tui.messages import WorkerCrashed
+from ame_tui.services.errors import one_line
 
 
 def background(*, group: str = "default", exclusive: bool = False) -> Callable[[Any], Any]:
@@ -42,8 +43,3 @@ def _report(node: Any, name: str, exc: Exception) -> None:
         return
     where = f"{type(node).__name__}.{name}"  # for the bug report
     app.post_message(WorkerCrashed(where, one_line(exc), traceback.format_exc()))
-
-
-def one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__

@@ -13,6 +13,7 @@ from textual.widgets import DataTable, Static
 
 from ame_tui.screens.base import PolledView, styled_status
 from ame_tui.screens.dialogs import SmokeScreen, smoke_status
+from ame_tui.services.errors import one_line
 from ame_tui.widgets.table import selected_key, sync_rows
 from ame_tui.workers import background
 
@@ -57,7 +58,7 @@ class DeploymentsView(PolledView):
             endpoints = ctx.backend().list_endpoints(ctx.run_context(project))
             self.post_message(EndpointsFetched(endpoints))
         except Exception as exc:  # noqa: BLE001 - one line in the summary
-            self.post_message(EndpointsFetched(self.endpoints, str(exc).splitlines()[0]))
+            self.post_message(EndpointsFetched(self.endpoints, one_line(exc)))
         finally:
             self._busy = False
 

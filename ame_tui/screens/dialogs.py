@@ -12,6 +12,7 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
+from ame_tui.services.errors import one_line
 from ame_tui.workers import background
 
 
@@ -117,7 +118,7 @@ class SmokeScreen(ModalScreen[Any]):
                 self.version,  # type: ignore[attr-defined]
             )
         except Exception as exc:  # noqa: BLE001
-            self.post_message(_Example(None, str(exc).splitlines()[0] if str(exc) else "error"))
+            self.post_message(_Example(None, one_line(exc)))
         else:
             self.post_message(_Example(payload))
 

@@ -14,6 +14,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from ame_tui.screens.base import PolledView, age, now
+from ame_tui.services.errors import one_line
 from ame_tui.widgets.table import selected_key, sync_rows
 from ame_tui.workers import background
 
@@ -75,8 +76,8 @@ class ModelsView(PolledView):
                 for name in names:
                     versions[name] = registry.versions(name)
             except RegistryError as exc:
-                self.ame.mlflow_failed(str(exc).splitlines()[0])
-                self.post_message(ModelsFetched({"__error__": [str(exc).splitlines()[0]]}, {}))
+                self.ame.mlflow_failed(one_line(exc))
+                self.post_message(ModelsFetched({"__error__": [one_line(exc)]}, {}))
                 return
             endpoints: dict[str, Any] = {}
             try:

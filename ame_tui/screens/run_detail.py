@@ -16,6 +16,7 @@ from textual.widgets import DataTable, Input, Static, TabbedContent, TabPane
 
 from ame_tui.screens.base import View, duration, now, resources_text, run_duration, styled_status
 from ame_tui.screens.runs import run_cells
+from ame_tui.services.errors import one_line
 from ame_tui.services.logstore import LineStore
 from ame_tui.widgets.filter_input import FilterInput
 from ame_tui.widgets.log_view import LogView
@@ -166,7 +167,7 @@ class RunDetailScreen(View):
         except Exception as exc:  # noqa: BLE001
             from ame_tui.messages import BackendProblem
 
-            self.post_message(BackendProblem(str(exc).splitlines()[0] if str(exc) else "error"))
+            self.post_message(BackendProblem(one_line(exc)))
         finally:
             self._record_busy = False
 

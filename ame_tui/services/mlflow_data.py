@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ame_tui.services.errors import one_line
+
 
 class MlflowUnavailable(Exception):
     """The tracking store does not answer; the message says why."""
@@ -83,9 +85,8 @@ def _guard(fn):
             raise
         except Exception as exc:  # noqa: BLE001 - shown to the user in one line
             if _is_not_found(exc):
-                raise LookupError(str(exc).splitlines()[0]) from exc
-            text = str(exc).strip().splitlines()
-            raise MlflowUnavailable(text[0][:200] if text else type(exc).__name__) from exc
+                raise LookupError(one_line(exc)) from exc
+            raise MlflowUnavailable(one_line(exc)[:200]) from exc
 
     return wrapper
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from ame_tui.services.context import display_uri
+from ame_tui.services.errors import one_line
 from ame_tui.services.logstore import BLOCK, LineStore
 from ame_tui.services.smoke import typed_payload
 from ame_tui.widgets.metric_chart import chart_rows
@@ -51,6 +52,12 @@ def test_line_store_missing_and_truncated_files(tmp_path: Path) -> None:
     assert not store.refresh()
     assert store.read_lines(0, 5) == [] and store.find("c", 0) is None
     assert store.cached(0) == "c"
+
+
+def test_an_error_is_told_in_one_line() -> None:
+    assert one_line(RuntimeError("  connection refused\n  at host:5000\n")) == "connection refused"
+    # an error without text (a bare timeout) is named, not an IndexError in the worker
+    assert one_line(TimeoutError()) == "TimeoutError"
 
 
 def test_typed_rows_become_invocation_bodies() -> None:
