@@ -232,8 +232,8 @@ class Lifecycle:
             "AME_MODEL_URI": f"models:/{model}/{version}",
         }
 
-    def _run(self, slot: Any, what: str, context: RunContext) -> RunRecord:
-        """Resolve the slot's task, submit it, stream its logs (if asked) and wait for it."""
+    def submit_slot(self, slot: Any, what: str, context: RunContext) -> RunRecord:
+        """Resolve the slot's task (training, validation, monitoring) and submit it."""
         from ame_core.resolve import ResolveError
 
         try:
@@ -242,6 +242,11 @@ class Lifecycle:
             raise LifecycleError(f"the {what} task of {context.model_name}: {exc}") from None
         record = self.backend.submit(resolved, context)
         self.say(f"{what} run {record.id} ({resolved.name}) {record.status.value}")
+        return record
+
+    def _run(self, slot: Any, what: str, context: RunContext) -> RunRecord:
+        """Submit the slot's task, stream its logs (if asked) and wait for it."""
+        record = self.submit_slot(slot, what, context)
         if self.logs is not None:
             for chunk in self.backend.follow_logs(record.id):
                 self.logs(chunk.text)
@@ -256,7 +261,7 @@ class Lifecycle:
             raise LifecycleError(f"model {model_name} has no training task (`training: {{task}}`)")
         context = self.context("training", model_name, env={"AME_MODEL_NAME": model_name})
         run = self._run(model.training, "training", context)
-        version = self._registered_version(model_name, run)
+        version = self.registered_version(model_name, run)
         result = TrainResult(model_name, run, version)
         if run.status.value != "succeeded":
             self.say(f"training run {run.id} {run.status.value}: {run.reason or 'see its log'}")
@@ -272,7 +277,7 @@ class Lifecycle:
             self._auto_deploy(model, result)
         return result
 
-    def _registered_version(self, model_name: str, run: RunRecord) -> str | None:
+    def registered_version(self, model_name: str, run: RunRecord) -> str | None:
         """The version registered by the run's MLflow run (or by one of its pipeline steps)."""
         pending, seen, found = [run], set(), []
         while pending:
@@ -318,20 +323,29 @@ class Lifecycle:
             )
         version = self.registry.resolve(model_name, version, alias)
         self.say(f"validating {model_name} v{version}")
-        context = self.context(
+        context = self.validation_context(model_name, version)
+        run = self._run(model.validation, "validation", context)
+        return ValidateResult(
+            model_name, version, run, self.record_verdict(model_name, version, run)
+        )
+
+    def validation_context(self, model_name: str, version: str) -> RunContext:
+        return self.context(
             "validation", model_name, version, env=self._model_env(model_name, version)
         )
-        run = self._run(model.validation, "validation", context)
+
+    def record_verdict(self, model_name: str, version: str, run: RunRecord) -> Verdict | None:
+        """The verdict of a finished validation run, recorded on the version (None: cancelled)."""
         if run.status.value == "cancelled":
             self.say(f"validation run {run.id} was cancelled: no verdict recorded")
-            return ValidateResult(model_name, version, run, None)
+            return None
         passed = run.status.value == "succeeded"
         reason = None if passed else (run.reason or f"exit code {run.exit_code}")
         verdict = self.registry.set_verdict(
             model_name, version, passed, run.id, run.mlflow_run_id, reason
         )
         self.say(f"{model_name} v{version} {verdict.status} validation (run {run.id})")
-        return ValidateResult(model_name, version, run, verdict)
+        return verdict
 
     # --- deploy ---------------------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
 OPTIONAL_COMMAND_MODULES: tuple[str, ...] = (
     "ame_core.cli.run_cmds",
     "ame_core.cli.model_cmds",
+    "ame_core.cli.flow_cmds",
     "ame_core.cli.secret_cmds",
     "ame_core.cli.cluster_cmds",
     "ame_core.cli.tui_cmd",

@@ -31,18 +31,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=_guard(cmd_list))
 
-    p = sub.add_parser("train", help="run the training task; report the version it registered")
+    p = sub.add_parser(
+        "train",
+        help="train; then validate the version it registered and, with autoDeploy, serve it",
+    )
     p.add_argument("name", metavar="NAME")
     p.add_argument("--no-deploy", action="store_true", help="skip autoDeploy for this training")
-    p.add_argument("--quiet", action="store_true", help="do not print the task's log")
-    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--no-validate", action="store_true", help="do not validate the new version")
+    _flow_options(p)
     p.set_defaults(func=_guard(cmd_train))
 
     p = sub.add_parser("validate", help="run the validation task on a version, record the verdict")
     p.add_argument("name", metavar="NAME")
     _version_options(p)
-    p.add_argument("--quiet", action="store_true", help="do not print the task's log")
-    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    _flow_options(p)
     p.set_defaults(func=_guard(cmd_validate))
 
     p = sub.add_parser("deploy", help="serve a version (default: the latest)")
@@ -52,11 +54,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--dry-run", action="store_true", help="print what would be deployed (cluster manifests)"
     )
-    p.add_argument("--json", action="store_true", help="print the endpoint as JSON")
+    _flow_options(p)
     p.set_defaults(func=_guard(cmd_deploy))
 
     p = sub.add_parser("undeploy", help="stop serving the model")
     p.add_argument("name", metavar="NAME")
+    _flow_options(p)
     p.set_defaults(func=_guard(cmd_undeploy))
 
     p = sub.add_parser("status", help="versions, verdicts, the served version and its health")
@@ -75,14 +78,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("monitor", help="run the monitoring task against the deployed version")
     p.add_argument("name", metavar="NAME")
-    p.add_argument("--quiet", action="store_true", help="do not print the task's log")
-    p.add_argument("--json", action="store_true", help="print the run as JSON")
+    _flow_options(p)
     p.set_defaults(func=_guard(cmd_monitor))
 
 
 def _usage(parser: argparse.ArgumentParser) -> int:
     parser.print_help(sys.stderr)
     return 2
+
+
+def _flow_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--quiet", action="store_true", help="do not print the tasks' logs")
+    parser.add_argument(
+        "--detach", action="store_true", help="start the flow and return at once with its id"
+    )
+    parser.add_argument("--json", action="store_true", help="print the flow's record as JSON")
 
 
 def _version_options(parser: argparse.ArgumentParser) -> None:
@@ -135,6 +145,7 @@ def _optional_errors() -> tuple[type[BaseException], ...]:
     for module, name in (
         ("ame_core.tracking", "TrackingError"),
         ("ame_core.runtime.executors", "ExecutorError"),
+        ("ame_core.flows.store", "FlowError"),
     ):
         try:
             found.append(getattr(__import__(module, fromlist=[name]), name))
@@ -219,57 +230,82 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _flow(args: argparse.Namespace, kind: str, params: dict[str, Any], summary: Any) -> int:
+    from ame_core.cli.flow_cmds import start_and_follow
+
+    lifecycle = _open(args)
+    model = lifecycle.project.model(args.name)  # an unknown model is refused here, at once
+    _check_slots(kind, model)
+    return start_and_follow(args, lifecycle, kind, args.name, params, summary)
+
+
+def _check_slots(kind: str, model: Any) -> None:
+    """What is known to be missing before a flow starts (LifecycleError)."""
+    from ame_core.lifecycle import LifecycleError, deployment_of
+
+    if kind == "train" and model.training is None:
+        raise LifecycleError(f"model {model.name} has no training task (`training: {{task}}`)")
+    if kind == "validate" and model.validation is None:
+        raise LifecycleError(f"model {model.name} has no validation task (`validation: {{task}}`)")
+    if kind == "monitor" and model.monitoring is None:
+        raise LifecycleError(f"model {model.name} has no monitoring task (`monitoring: {{task}}`)")
+    if kind == "deploy":
+        deployment_of(model)
+
+
+def _version_params(args: argparse.Namespace) -> dict[str, Any]:
+    return {"version": args.version, "alias": args.alias}
+
+
+def _train_summary(record: Any) -> list[str]:
+    lines = []
+    version = record.params.get("version")
+    train = record.step("train")
+    if version:
+        lines.append(f"{record.model} v{version} registered by run {train.run_id}")
+    validate = record.step("validate")
+    if validate.status.value == "done":
+        lines.append(f"validation: {validate.result.get('verdict') or 'no verdict'}")
+    deploy = record.step("deploy")
+    if deploy.status.value == "done":
+        lines.append(f"deployed: v{deploy.result.get('version')} at {deploy.result.get('url')}")
+    return lines
+
+
 def cmd_train(args: argparse.Namespace) -> int:
-    lifecycle = _open(args, quiet_logs=args.quiet)
-    result = lifecycle.train(args.name, auto_deploy=False if args.no_deploy else None)
-    if args.json:
-        _print_json(result.to_json())
-    run = result.run
-    if run.status.value != "succeeded":
-        if not args.json:
-            why = f": {run.reason}" if run.reason else ""
-            _err(f"training run {run.id} {run.status.value}{why} (log: ame logs {run.id})")
-        return 1
-    if result.version is None:
-        if not args.json:
-            _err(
-                f"training run {run.id} succeeded but registered no version of {args.name} "
-                f"(log the model with registered_model_name={args.name!r})"
-            )
-        return 1
-    if not args.json:
-        print(f"{args.name} v{result.version} registered by run {run.id}")
-        if result.validation is not None:
-            verdict = result.validation.verdict
-            print(f"validation: {verdict.status if verdict else 'no verdict'}")
-        if result.endpoint is not None:
-            print(f"deployed: v{result.endpoint.version} at {result.endpoint.url}")
-        if result.auto_deploy_note:
-            print(result.auto_deploy_note)
-    return 1 if result.auto_deploy_note else 0
+    params: dict[str, Any] = {"deploy": False if args.no_deploy else None}
+    if args.no_validate:
+        params["validate"] = False
+    return _flow(args, "train", params, _train_summary)
+
+
+def _validate_summary(record: Any) -> list[str]:
+    step = record.step("validate")
+    version = record.params.get("version")
+    if step.status.value == "cancelled":
+        return [f"{record.model} v{version}: validation run {step.run_id} was cancelled"]
+    verdict = step.result.get("verdict")
+    if verdict:
+        return [f"{record.model} v{version} {verdict} validation ({step.run_id})"]
+    return []
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    lifecycle = _open(args, quiet_logs=args.quiet)
-    result = lifecycle.validate(args.name, args.version, args.alias)
-    if args.json:
-        _print_json(result.to_json())
-    elif result.verdict is None:
-        print(f"{args.name} v{result.version}: validation run {result.run.id} was cancelled")
-    else:
-        print(f"{args.name} v{result.version} {result.verdict.status} validation ({result.run.id})")
-    return 0 if result.passed else 1
+    return _flow(args, "validate", _version_params(args), _validate_summary)
+
+
+def _deploy_summary(record: Any) -> list[str]:
+    step = record.step("deploy")
+    if step.status.value != "done":
+        return []
+    return [f"{record.model} v{step.result.get('version')} ready at {step.result.get('url')}"]
 
 
 def cmd_deploy(args: argparse.Namespace) -> int:
     if args.dry_run:
         return _deploy_dry_run(args)
-    endpoint = _open(args).deploy(args.name, args.version, args.alias, force=args.force)
-    if args.json:
-        _print_json(endpoint.to_json())
-    else:
-        print(f"{args.name} v{endpoint.version} {endpoint.status.value} at {endpoint.url}")
-    return 0
+    params = {**_version_params(args), "force": bool(args.force)}
+    return _flow(args, "deploy", params, _deploy_summary)
 
 
 def _deploy_dry_run(args: argparse.Namespace) -> int:
@@ -310,12 +346,13 @@ def _deploy_dry_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _undeploy_summary(record: Any) -> list[str]:
+    step = record.step("undeploy")
+    return [step.note] if step.status.value == "done" and step.note else []
+
+
 def cmd_undeploy(args: argparse.Namespace) -> int:
-    if _open(args).undeploy(args.name):
-        print(f"{args.name} is no longer served")
-    else:
-        print(f"{args.name} was not served")
-    return 0
+    return _flow(args, "undeploy", {}, _undeploy_summary)
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -397,10 +434,13 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def _monitor_summary(record: Any) -> list[str]:
+    step = record.step("monitor")
+    version = record.params.get("version")
+    if not step.run_id:
+        return []
+    return [f"monitoring run {step.run_id} of {record.model} v{version}: {step.status.value}"]
+
+
 def cmd_monitor(args: argparse.Namespace) -> int:
-    run = _open(args, quiet_logs=args.quiet).run_monitoring(args.name)
-    if args.json:
-        _print_json(run.to_json())
-    else:
-        print(f"monitoring run {run.id} of {args.name} v{run.model_version}: {run.status.value}")
-    return 0 if run.status.value == "succeeded" else 1
+    return _flow(args, "monitor", {}, _monitor_summary)

@@ -204,3 +204,9 @@ class Backend(ABC):
     @abstractmethod
     def list_endpoints(self, context: RunContext) -> list[Endpoint]:
         """Every served model of the project."""
+
+    # --- flows ------------------------------------------------------------------------------
+
+    def flow_store(self) -> Any:
+        """Where this backend keeps flow records and starts their drivers (ame_core.flows)."""
+        raise BackendError(f"the {self.name} backend cannot run flows")
