@@ -232,25 +232,12 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def _flow(args: argparse.Namespace, kind: str, params: dict[str, Any], summary: Any) -> int:
     from ame_core.cli.flow_cmds import start_and_follow
+    from ame_core.flows.control import check_startable
 
     lifecycle = _open(args)
     model = lifecycle.project.model(args.name)  # an unknown model is refused here, at once
-    _check_slots(kind, model)
+    check_startable(kind, model)
     return start_and_follow(args, lifecycle, kind, args.name, params, summary)
-
-
-def _check_slots(kind: str, model: Any) -> None:
-    """What is known to be missing before a flow starts (LifecycleError)."""
-    from ame_core.lifecycle import LifecycleError, deployment_of
-
-    if kind == "train" and model.training is None:
-        raise LifecycleError(f"model {model.name} has no training task (`training: {{task}}`)")
-    if kind == "validate" and model.validation is None:
-        raise LifecycleError(f"model {model.name} has no validation task (`validation: {{task}}`)")
-    if kind == "monitor" and model.monitoring is None:
-        raise LifecycleError(f"model {model.name} has no monitoring task (`monitoring: {{task}}`)")
-    if kind == "deploy":
-        deployment_of(model)
 
 
 def _version_params(args: argparse.Namespace) -> dict[str, Any]:

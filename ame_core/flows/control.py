@@ -22,6 +22,20 @@ def new_flow_id() -> str:
     return "flow-" + time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
 
 
+def check_startable(kind: str, model: Any) -> None:
+    """Refuse at once (LifecycleError) what a flow of `kind` on `model` is known to lack."""
+    from ame_core.lifecycle import LifecycleError, deployment_of
+
+    if kind == "train" and model.training is None:
+        raise LifecycleError(f"model {model.name} has no training task (`training: {{task}}`)")
+    if kind == "validate" and model.validation is None:
+        raise LifecycleError(f"model {model.name} has no validation task (`validation: {{task}}`)")
+    if kind == "monitor" and model.monitoring is None:
+        raise LifecycleError(f"model {model.name} has no monitoring task (`monitoring: {{task}}`)")
+    if kind == "deploy":
+        deployment_of(model)
+
+
 def start(
     store: FlowStore,
     kind: str,
