@@ -381,6 +381,15 @@ def run_cancel(args: argparse.Namespace) -> int:
         print(f"run {record.id} already {record.status.value}")
     else:
         print(f"run {record.id} {record.status.value}")
+    survivors = [] if before.status.finished else record.extra.get("survivors") or []
+    if survivors:
+        # Not ours to stop (another user's, or stuck in the kernel): say so, with the pids.
+        pids = ", ".join(str(p) for p in survivors)
+        print(
+            f"ame: {len(survivors)} process(es) of run {record.id} survived the cancel: pids {pids}",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 

@@ -8,9 +8,11 @@ A step or command that is a string runs through `/bin/sh -c`; a list runs as it 
 
 from __future__ import annotations
 
+import os
 import shlex
 import shutil
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -103,8 +105,6 @@ def _python_for(version: str | None) -> tuple[str | None, str | None]:
 
 def _python_shim(python: str, version: str) -> str:
     """A folder whose `python`/`python3` is the chosen interpreter (for !custom)."""
-    import os
-
     from ame_core.runtime.envs import cache_dir
 
     folder = cache_dir() / "pythons" / version / "bin"
@@ -117,6 +117,67 @@ def _python_shim(python: str, version: str) -> str:
             tmp.symlink_to(python)
             tmp.replace(link)
     return str(folder)
+
+
+# Executors whose set-up installs packages: they must never install into ame's own environment.
+INSTALLING = ("pip", "poetry", "pipenv")
+# What an activated environment (ame's, when ame runs from it) leaves for its child processes;
+# poetry, pipenv and pip would take it as the environment to install into.
+_ACTIVATION = (
+    "VIRTUAL_ENV",
+    "VIRTUAL_ENV_PROMPT",
+    "CONDA_PREFIX",
+    "CONDA_DEFAULT_ENV",
+    "CONDA_PROMPT_MODIFIER",
+    "CONDA_SHLVL",
+    "POETRY_ACTIVE",
+    "PIPENV_ACTIVE",
+    "PYTHONHOME",
+    "PYTHONEXECUTABLE",
+    "__PYVENV_LAUNCHER__",
+)
+
+
+def _inside(path: str, roots: list[str]) -> bool:
+    real = os.path.realpath(path) if path else ""
+    return bool(real) and any(real == r or real.startswith(r + os.sep) for r in roots)
+
+
+def task_environ(base: Mapping[str, str], plan: ExecutionPlan) -> dict[str, str]:
+    """The environment a task's set-up and command start from: `base` (ame's own), with the
+    plan's variables and PATH entries on top. For an installing executor, first without
+    ame's activated environment: no VIRTUAL_ENV, CONDA_PREFIX, POETRY_ACTIVE, PIPENV_ACTIVE,
+    PYTHONHOME; no PYTHONPATH entry or PIP_* value inside ame's environment; ame's
+    environment's bin/ moved to the end of PATH (still a last resort for finding a tool)."""
+    env = dict(base)
+    env.pop("PYTHONHOME", None)
+    if plan.kind in INSTALLING:
+        # ame's environment: the interpreter's prefix, and an activated one named in base.
+        roots = {os.path.realpath(sys.prefix)}
+        for key in ("VIRTUAL_ENV", "CONDA_PREFIX"):
+            if env.get(key):
+                roots.add(os.path.realpath(env[key]))
+        ours = sorted(roots)
+        for key in _ACTIVATION:
+            env.pop(key, None)
+        for key in [k for k in env if k.startswith("PIP_")]:
+            if any(r in env[key] for r in ours) or _inside(env[key], ours):
+                env.pop(key)
+        if env.get("PYTHONPATH"):
+            kept = [p for p in env["PYTHONPATH"].split(os.pathsep) if p and not _inside(p, ours)]
+            if kept:
+                env["PYTHONPATH"] = os.pathsep.join(kept)
+            else:
+                env.pop("PYTHONPATH")
+        bins = {os.path.realpath(os.path.join(r, "bin")) for r in ours}
+        bins.add(os.path.realpath(os.path.dirname(sys.executable)))
+        path = [p for p in env.get("PATH", "").split(os.pathsep) if p]
+        theirs = [p for p in path if os.path.realpath(p) not in bins]
+        env["PATH"] = os.pathsep.join(theirs + [p for p in path if p not in theirs])
+    env.update(plan.env)
+    if plan.path_prepend:
+        env["PATH"] = os.pathsep.join([*plan.path_prepend, env.get("PATH", "")])
+    return env
 
 
 def build_plan(task: Any, project_dir: Path, *, for_container: bool = False) -> ExecutionPlan:

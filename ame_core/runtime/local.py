@@ -39,6 +39,7 @@ from ame_core.runtime.resources import (
     detect_inventory,
     too_large,
     waiting_reason,
+    with_storage,
 )
 
 if TYPE_CHECKING:
@@ -68,8 +69,9 @@ class LocalBackend(Backend):
         from ame_core.runtime.secrets import SecretError, SecretRef, check_secrets
         from ame_core.tracking import TrackingError, check_reachable
 
+        inventory = with_storage(self.inventory, self.project_dir)
         for step in prepare(task).leaves():
-            why = too_large(Request.of(step.resources), self.inventory)
+            why = too_large(Request.of(step.resources), inventory)
             if why:
                 raise BackendError(f"task '{step.name}' asks for more than this machine has: {why}")
             assert step.run is not None
@@ -152,6 +154,9 @@ class LocalBackend(Backend):
                 stderr=log,
                 start_new_session=True,
                 close_fds=True,
+                # A run submitted from inside a task is a run of its own, not a process of
+                # that task's run: the task's end must not stop it.
+                env=procs.detached_env(),
             )
         finally:
             log.close()
@@ -173,7 +178,7 @@ class LocalBackend(Backend):
             for r in active:
                 used.add(Request.of(r.resources))
                 gpus_in_use.update(r.extra.get("gpus") or [])
-            inv = self.inventory
+            inv = with_storage(self.inventory, self.project_dir)
             for r in sorted(queued, key=lambda r: (r.created_at, r.id)):
                 if self.store.cancel_marker(r.id).exists():
                     continue
@@ -213,7 +218,7 @@ class LocalBackend(Backend):
             ):
                 return record
             # The supervisor is gone without recording an end: whatever it ran is unsupervised.
-            procs.stop_group(record.extra.get("child_pgid"), grace=2)
+            procs.stop_run(record.id, record.extra.get("child_pgid"), grace=2)
             record.status = RunStatus.FAILED
             record.ended_at = time.time()
             record.reason = (
@@ -261,6 +266,9 @@ class LocalBackend(Backend):
     # --- cancelling -------------------------------------------------------------------------
 
     def cancel(self, run_id: str) -> RunRecord:
+        """Stop a run and every process it started (also those that left its process group:
+        they carry its AME_RUN_ID). Pids that could not be stopped are in
+        `extra["survivors"]`."""
         record = self.get_run(run_id)
         if record.status.finished:
             return record
@@ -274,34 +282,40 @@ class LocalBackend(Backend):
                 record.reason = "cancelled while queued"
                 self.store.write(record)
                 return record
+        survivors: list[int] = []
         if record.kind == "pipeline":
             for step_id in record.step_ids:
-                self.cancel(step_id)
+                survivors += self.cancel(step_id).extra.get("survivors") or []
         else:
-            procs.stop_group(record.extra.get("child_pgid"))
+            survivors = procs.stop_run(record.id, record.extra.get("child_pgid"))
         # The supervisor records the cancellation; if it is gone, do it here.
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             record = self.store.read(record.id)
             if record.status.finished:
-                return record
+                break
             if not procs.alive(
                 record.extra.get("supervisor_pid"), record.extra.get("supervisor_start")
             ):
                 break
             if record.kind != "pipeline":
-                procs.stop_group(record.extra.get("child_pgid"), grace=1)
+                # A set-up step or the command may have started after our first look.
+                survivors = procs.stop_run(record.id, record.extra.get("child_pgid"), grace=1)
             time.sleep(0.1)
         with self.store.lock():
             record = self.store.read(record.id)
-            if record.status.finished:
-                return record
-            procs.stop_group(record.extra.get("child_pgid"), grace=1)
-            record.status = RunStatus.CANCELLED
-            record.ended_at = time.time()
-            record.reason = "cancelled by user"
-            self.store.write(record)
-        _end_mlflow_quietly(record, "KILLED")
+            if record.kind != "pipeline":
+                survivors = procs.stop_run(record.id, record.extra.get("child_pgid"), grace=1)
+            ended_here = not record.status.finished
+            if ended_here:
+                record.status = RunStatus.CANCELLED
+                record.ended_at = time.time()
+                record.reason = "cancelled by user"
+            if survivors or ended_here:
+                record.extra["survivors"] = survivors
+                self.store.write(record)
+        if ended_here:
+            _end_mlflow_quietly(record, "KILLED")
         return record
 
     # --- model serving: delegated to ame_core.serving.local ---------------------------------

@@ -1,7 +1,9 @@
-"""What this machine has (CPUs, memory, GPUs) and whether a run's request fits.
+"""What this machine has (CPUs, memory, GPUs, free disk) and whether a run's request fits.
 
 The inventory can be injected (constructor argument, or `AME_FAKE_GPUS` / `AME_FAKE_CPUS` /
-`AME_FAKE_MEMORY` in the environment) so GPU admission is testable on a machine without GPUs.
+`AME_FAKE_MEMORY` / `AME_FAKE_STORAGE` in the environment) so GPU admission is testable on a
+machine without GPUs. `storage` is the free space of the project's file system, measured at each
+admission (it changes as runs write), not part of the cached inventory.
 """
 
 from __future__ import annotations
@@ -9,13 +11,16 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from ame_core.quantity import QuantityError, format_bytes, format_quantity, parse_quantity
 
 GPU_KEY = "nvidia.com/gpu"
+# Scratch disk: `storage` locally is the project's file system (`ephemeral-storage` on a cluster).
+STORAGE_KEYS = ("storage", "ephemeral-storage")
 
 
 @dataclass(frozen=True)
@@ -24,6 +29,7 @@ class Inventory:
     memory: Decimal  # bytes
     gpus: tuple[str, ...] = ()  # device indices as CUDA_VISIBLE_DEVICES spells them
     gpu_names: tuple[str, ...] = ()
+    storage: Decimal | None = None  # free bytes on the project's file system; None: unknown
 
     def describe(self) -> str:
         gpus = f", {len(self.gpus)} GPU(s)" if self.gpus else ", no GPU"
@@ -35,6 +41,7 @@ class Request:
     cpu: Decimal = Decimal(0)
     memory: Decimal = Decimal(0)
     gpus: int = 0
+    storage: Decimal = Decimal(0)
     other: dict[str, Decimal] = field(default_factory=dict)
 
     @classmethod
@@ -51,6 +58,8 @@ class Request:
                 req.memory = amount
             elif name == GPU_KEY:
                 req.gpus = int(amount)
+            elif name in STORAGE_KEYS:
+                req.storage += amount
             else:
                 req.other[name] = amount
         return req
@@ -59,6 +68,7 @@ class Request:
         self.cpu += other.cpu
         self.memory += other.memory
         self.gpus += other.gpus
+        self.storage += other.storage
 
 
 def _memory_total() -> Decimal:
@@ -120,6 +130,20 @@ def detect_inventory() -> Inventory:
     return Inventory(cpus, memory, gpus, names)
 
 
+def with_storage(inv: Inventory, project_dir: Path) -> Inventory:
+    """`inv` with the free space of `project_dir`'s file system now (`AME_FAKE_STORAGE` wins;
+    an injected inventory's own figure is kept)."""
+    if inv.storage is not None:
+        return inv
+    fake = os.environ.get("AME_FAKE_STORAGE")
+    if fake:
+        return replace(inv, storage=parse_quantity(fake))
+    try:
+        return replace(inv, storage=Decimal(shutil.disk_usage(project_dir).free))
+    except OSError:
+        return inv
+
+
 def too_large(req: Request, inv: Inventory) -> str | None:
     """Why the request can never run on this machine, with the numbers; None if it can."""
     problems = []
@@ -134,6 +158,16 @@ def too_large(req: Request, inv: Inventory) -> str | None:
         )
     if req.gpus > len(inv.gpus):
         problems.append(f"{GPU_KEY} {req.gpus} requested, the machine has {len(inv.gpus)}")
+    if req.storage and inv.storage is None:
+        problems.append(
+            f"storage {format_bytes(req.storage)} requested, the free space of the project's "
+            "file system is unknown"
+        )
+    elif req.storage > (inv.storage or 0):
+        problems.append(
+            f"storage {format_bytes(req.storage)} requested, the project's file system has "
+            f"{format_bytes(inv.storage or Decimal(0))} free"
+        )
     for name, amount in req.other.items():
         problems.append(f"{name} {format_quantity(amount)} requested, the machine has none")
     return "; ".join(problems) or None
@@ -155,6 +189,12 @@ def waiting_reason(req: Request, used: Request, inv: Inventory) -> str | None:
     if used.gpus + req.gpus > len(inv.gpus):
         problems.append(
             f"GPUs: {req.gpus} requested, {len(inv.gpus) - used.gpus} of {len(inv.gpus)} free"
+        )
+    # Admitted runs hold their storage: they may not have written it yet.
+    if req.storage and used.storage + req.storage > (inv.storage or 0):
+        problems.append(
+            f"storage: {format_bytes(req.storage)} requested, "
+            f"{format_bytes(max((inv.storage or Decimal(0)) - used.storage, Decimal(0)))} free"
         )
     return ("waiting for resources: " + "; ".join(problems)) if problems else None
 

@@ -100,8 +100,11 @@ class Supervisor:
         pump = threading.Thread(target=self._pump, args=(child.stdout.fileno(),), daemon=True)
         pump.start()
         code = child.wait()
-        # The main process is done: nothing it left behind in its group may outlive the run.
-        procs.stop_group(child.pid, grace=2)
+        # The main process is done: nothing it left behind may outlive it, in its group or
+        # not (`setsid`, double-forked daemons carry the run's AME_RUN_ID).
+        survivors = procs.stop_run(self.run_id, child.pid, grace=2)
+        if survivors:
+            self.note(f"could not stop processes the task left: pids {_pids(survivors)}")
         pump.join(timeout=5)
         child.stdout.close()
         tail = self.masker.flush()
@@ -124,7 +127,7 @@ class Supervisor:
     # --- one task -------------------------------------------------------------------------
 
     def run_task(self) -> None:
-        from ame_core.runtime.executors import ExecutorError, build_plan
+        from ame_core.runtime.executors import ExecutorError, build_plan, task_environ
         from ame_core.runtime.secrets import SecretError, SecretRef, resolve_secrets
         from ame_core.tracking import TrackingError, runtime_env, start_task_run
 
@@ -170,11 +173,7 @@ class Supervisor:
         except ExecutorError as exc:
             self.note(str(exc))
             return self.finish(RunStatus.FAILED, str(exc))
-        env = dict(os.environ)
-        env.update(plan.env)
-        if plan.path_prepend:
-            env["PATH"] = os.pathsep.join([*plan.path_prepend, env.get("PATH", "")])
-        env.pop("PYTHONHOME", None)
+        env = task_environ(os.environ, plan)
         env.update(
             runtime_env(
                 project=rec.project,
@@ -418,6 +417,10 @@ def shell_argv(command: str) -> list[str]:
         if words and "=" not in words[0]:
             return words
     return ["/bin/sh", "-c", command]
+
+
+def _pids(pids: list[int]) -> str:
+    return ", ".join(str(p) for p in pids)
 
 
 def _flatten_group(step: Any) -> list[Any]:
