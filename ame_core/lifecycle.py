@@ -427,6 +427,21 @@ class Lifecycle:
         cache = self.project.dir / ".ame" / "cache" / "examples" / f"{model_name}-v{version}.json"
         if cache.is_file():
             return cache.read_bytes()
+        if self.tracking_uri.startswith(("http://", "https://")):
+            # The server reads the version's artifacts wherever they are: no mlflow import.
+            from ame_core.mlflow_rest import RestError
+            from ame_core.tracking import rest
+            from ame_core.tracking_server import ServerError
+
+            try:
+                data = rest(self.tracking_uri, self.project.dir).model_version_artifact(
+                    model_name, str(version), "serving_input_example.json"
+                )
+            except (RestError, ServerError):  # no example logged, or no server: no smoke request
+                return None
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            cache.write_bytes(data)
+            return data
         try:
             import mlflow
             import mlflow.artifacts

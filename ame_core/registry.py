@@ -2,13 +2,16 @@
 
 Versions of a model with their training run's key metrics, the version a training run registered,
 validation verdicts (model-version tags any MLflow client can read) and the deployed version (a
-registry alias). MLflow is imported lazily: `ame lint` never pays for it.
+registry alias). On a tracking server (`http(s)://`, the embedded default's local server too)
+everything goes through MLflow's REST API (`ame_core.mlflow_rest`), without importing `mlflow`
+(seconds); on any other store through the MlflowClient, imported lazily.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 # Model-version tags that hold the validation verdict.
@@ -105,6 +108,84 @@ def _not_found(exc: Exception) -> bool:
     return code in ("RESOURCE_DOES_NOT_EXIST", "NOT_FOUND") or "not found" in str(exc).lower()
 
 
+def _registry_error(exc: BaseException) -> str | None:
+    """The first line of an MLflow error as the MLflow client words it (`CODE: message`), or
+    None for an exception that is not about the registry (a bug: let it through)."""
+    from ame_core.mlflow_rest import RestError, Unreachable
+    from ame_core.tracking_server import ServerError
+
+    if isinstance(exc, Unreachable):
+        return f"MLflow is unreachable: {exc.message}"
+    if isinstance(exc, RestError):
+        return f"{exc.error_code}: {exc.message}" if exc.error_code else str(exc)
+    if isinstance(exc, ServerError | OSError):
+        return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if type(exc).__name__ == "MlflowException" or any(
+        cls.__name__ == "MlflowException" for cls in type(exc).__mro__
+    ):
+        text = str(exc)
+        return text.splitlines()[0] if text else type(exc).__name__
+    return None
+
+
+def _entity(data: dict[str, Any]) -> SimpleNamespace:
+    """A REST model version as the attributes the MLflow client's ModelVersion has."""
+    from ame_core.mlflow_rest import tags_of
+
+    return SimpleNamespace(
+        name=data.get("name", ""),
+        version=str(data.get("version", "")),
+        creation_timestamp=int(data.get("creation_timestamp") or 0),
+        run_id=data.get("run_id") or "",
+        status=data.get("status") or "",
+        tags=tags_of(data),
+        source=data.get("source"),
+        aliases=list(data.get("aliases") or []),
+    )
+
+
+class _RestRegistryClient:
+    """The few MlflowClient methods the Registry uses, on MLflow's REST API (no mlflow
+    import); each returns what the MLflow client's method returns, as plain attributes."""
+
+    def __init__(self, tracking_uri: str) -> None:
+        from ame_core.tracking import rest
+
+        self.api = rest(tracking_uri)
+
+    def get_registered_model(self, name: str) -> SimpleNamespace:
+        data = self.api.get_registered_model(name)
+        aliases = {a["alias"]: str(a["version"]) for a in data.get("aliases") or []}
+        return SimpleNamespace(name=data.get("name", name), aliases=aliases)
+
+    def search_model_versions(self, filter_string: str) -> list[SimpleNamespace]:
+        return [_entity(v) for v in self.api.search_model_versions(filter_string)]
+
+    def get_model_version(self, name: str, version: str) -> SimpleNamespace:
+        return _entity(self.api.get_model_version(name, version))
+
+    def get_model_version_by_alias(self, name: str, alias: str) -> SimpleNamespace:
+        return _entity(self.api.get_by_alias(name, alias))
+
+    def search_registered_models(self) -> list[SimpleNamespace]:
+        return [SimpleNamespace(name=m["name"]) for m in self.api.search_registered_models()]
+
+    def set_model_version_tag(self, name: str, version: str, key: str, value: str) -> None:
+        self.api.set_model_version_tag(name, version, key, value)
+
+    def set_registered_model_alias(self, name: str, alias: str, version: str) -> None:
+        self.api.set_alias(name, alias, version)
+
+    def delete_registered_model_alias(self, name: str, alias: str) -> None:
+        self.api.delete_alias(name, alias)
+
+    def get_run(self, run_id: str) -> SimpleNamespace:
+        from ame_core.mlflow_rest import metrics_of
+
+        run = self.api.get_run(run_id)
+        return SimpleNamespace(data=SimpleNamespace(metrics=metrics_of(run)))
+
+
 def _quote(value: str) -> str:
     return value.replace("'", "\\'")
 
@@ -115,36 +196,41 @@ class Registry:
     def __init__(self, tracking_uri: str) -> None:
         self.tracking_uri = tracking_uri
         self._client: Any = None
+        self._rest: Any = None
 
     @property
     def client(self) -> Any:
+        """The MLflow client (on a tracking server: the REST client, with the same methods)."""
         if self._client is None:
-            self._client = client(self.tracking_uri)
+            if self.tracking_uri.startswith(("http://", "https://")):
+                self._client = _RestRegistryClient(self.tracking_uri)
+            else:
+                self._client = client(self.tracking_uri)
         return self._client
 
     def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        from mlflow.exceptions import MlflowException
-
         try:
             return fn(*args, **kwargs)
-        except MlflowException as exc:
-            message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise RegistryError(f"{what}: {message}") from exc
-        except OSError as exc:  # an unreachable tracking server
-            raise RegistryError(f"{what}: {exc} (tracking URI {self.tracking_uri})") from exc
+        except Exception as exc:
+            error = _registry_error(exc)
+            if error is None:
+                raise
+            if isinstance(exc, OSError):  # an unreachable tracking server (MLflow client)
+                raise RegistryError(f"{what}: {exc} (tracking URI {self.tracking_uri})") from exc
+            raise RegistryError(f"{what}: {error}") from exc
 
     # --- models and versions ---------------------------------------------------------------
 
     def model_exists(self, model: str) -> bool:
-        from mlflow.exceptions import MlflowException
-
         try:
             self.client.get_registered_model(model)
             return True
-        except MlflowException as exc:
+        except Exception as exc:
+            if _registry_error(exc) is None:
+                raise
             if _not_found(exc):
                 return False
-            raise RegistryError(f"reading model {model!r}: {exc}") from exc
+            raise RegistryError(f"reading model {model!r}: {_registry_error(exc)}") from exc
 
     def versions(self, model: str, with_metrics: bool = True) -> list[VersionInfo]:
         """Every version of `model`, newest first; [] when the model is not registered."""
@@ -162,14 +248,14 @@ class Registry:
         ]
 
     def version(self, model: str, version: str, with_metrics: bool = True) -> VersionInfo:
-        from mlflow.exceptions import MlflowException
-
         try:
             mv = self.client.get_model_version(model, str(version))
-        except MlflowException as exc:
+        except Exception as exc:
+            if _registry_error(exc) is None:
+                raise
             if _not_found(exc):
                 raise RegistryError(self._unknown_version(model, str(version))) from exc
-            raise RegistryError(f"reading {model} v{version}: {exc}") from exc
+            raise RegistryError(f"reading {model} v{version}: {_registry_error(exc)}") from exc
         return self._info(mv, self._aliases(model), with_metrics)
 
     def latest(self, model: str) -> VersionInfo | None:
@@ -178,14 +264,14 @@ class Registry:
 
     def resolve(self, model: str, version: str | None = None, alias: str | None = None) -> str:
         """A version number from an explicit version, an alias, or the latest version."""
-        from mlflow.exceptions import MlflowException
-
         if version is not None and alias is not None:
             raise RegistryError("give a version or an alias, not both")
         if alias is not None:
             try:
                 return str(self.client.get_model_version_by_alias(model, alias).version)
-            except MlflowException as exc:
+            except Exception as exc:
+                if _registry_error(exc) is None:
+                    raise
                 if not self.model_exists(model):
                     raise RegistryError(self._no_model(model)) from exc
                 known = sorted(self._aliases(model).values())
@@ -265,13 +351,15 @@ class Registry:
         )
 
     def clear_deployed(self, model: str, alias: str = DEPLOYED_ALIAS) -> None:
-        from mlflow.exceptions import MlflowException
-
         try:
             self.client.delete_registered_model_alias(model, alias)
-        except MlflowException as exc:
+        except Exception as exc:
+            if _registry_error(exc) is None:
+                raise
             if not _not_found(exc):
-                raise RegistryError(f"clearing the deployed alias of {model}: {exc}") from exc
+                raise RegistryError(
+                    f"clearing the deployed alias of {model}: {_registry_error(exc)}"
+                ) from exc
 
     def deployed(self, model: str, alias: str = DEPLOYED_ALIAS) -> str | None:
         if not self.model_exists(model):

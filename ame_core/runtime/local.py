@@ -41,6 +41,7 @@ from ame_core.runtime.resources import (
     waiting_reason,
     with_storage,
 )
+from ame_core.tracking import end_pending_runs
 
 if TYPE_CHECKING:
     from ame_core.resolve import ResolvedTask
@@ -232,6 +233,7 @@ class LocalBackend(Backend):
 
     def list_runs(self, project: str | None = None) -> list[RunRecord]:
         records = [self._refresh(r) for r in self.store.all()]
+        end_pending_runs(self.store, records)  # MLflow runs a down server could not end
         if any(r.status == RunStatus.QUEUED for r in records):
             self.drain()
             records = self.store.all()
@@ -239,6 +241,7 @@ class LocalBackend(Backend):
 
     def get_run(self, run_id: str) -> RunRecord:
         record = self._refresh(self.store.read(self.store.find(run_id)))
+        end_pending_runs(self.store, [record])
         if record.status == RunStatus.QUEUED:
             self.drain()
             record = self.store.read(record.id)

@@ -233,21 +233,25 @@ class Supervisor:
         snapshot: dict[str, float] | None = None,
         spec: Any = None,
     ) -> None:
-        from ame_core.tracking import TrackingError, end_run
+        from ame_core.tracking import END_PENDING, TrackingError, end_run
 
         if reason and status != RunStatus.SUCCEEDED:
             self.note(f"run {status.value}: {reason}")
         mlflow_run_id = self.record.mlflow_run_id
         uri = self.record.extra.get("tracking_uri")
         logged: list[str] = []
+        extra: dict[str, Any] = {}
         if mlflow_run_id and uri:
             if spec is not None:
                 logged = self.log_artifacts(uri, mlflow_run_id, spec, snapshot)
             try:
-                end_run(uri, mlflow_run_id, MLFLOW_STATUS[status])
+                end_run(uri, mlflow_run_id, MLFLOW_STATUS[status], project_dir=self.project_dir)
             except TrackingError as exc:
-                self.note(str(exc))
-        extra: dict[str, Any] = {"artifacts_logged": logged}
+                # The record is the truth; the next `ame` process that lists runs ends the
+                # MLflow run with this status once the server answers again.
+                self.note(f"{exc}; it will be ended when MLflow answers again")
+                extra[END_PENDING] = MLFLOW_STATUS[status]
+        extra["artifacts_logged"] = logged
         if signal_number:
             extra["signal"] = signal_number
         self.update(
