@@ -5,11 +5,13 @@ the project's free disk; installing executors never see ame's own environment.""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import pytest
 from runtime_support import Env
 
 from ame_core.runtime import procs
@@ -106,3 +108,79 @@ def test_storage_is_admitted_against_free_disk(rt: Env) -> None:
     assert len(line.splitlines()) == 1 and "Traceback" not in line
     assert "storage 1000 PiB requested, the project's file system has" in line
     assert "free" in line
+
+
+def test_installing_executors_start_without_ames_environment() -> None:
+    from ame_core.runtime.executors import ExecutionPlan, task_environ
+
+    venv = sys.prefix
+    base = {
+        "PATH": os.pathsep.join([f"{venv}/bin", "/usr/local/bin", "/usr/bin"]),
+        "VIRTUAL_ENV": venv,
+        "POETRY_ACTIVE": "1",
+        "PIPENV_ACTIVE": "1",
+        "CONDA_PREFIX": "/opt/conda/envs/ame",
+        "PYTHONHOME": venv,
+        "PYTHONPATH": os.pathsep.join([f"{venv}/lib/python3.11/site-packages", "/src/mine"]),
+        "PIP_TARGET": f"{venv}/lib",
+        "PIP_INDEX_URL": "https://mirror.example/simple",
+        "KEEP": "me",
+    }
+    env = task_environ(base, ExecutionPlan("poetry"))
+    for key in ("VIRTUAL_ENV", "POETRY_ACTIVE", "PIPENV_ACTIVE", "CONDA_PREFIX", "PYTHONHOME"):
+        assert key not in env, key
+    assert "PIP_TARGET" not in env
+    assert env["PIP_INDEX_URL"] == base["PIP_INDEX_URL"] and env["KEEP"] == "me"
+    assert env["PYTHONPATH"] == "/src/mine"
+    assert env["PATH"].split(os.pathsep) == ["/usr/local/bin", "/usr/bin", f"{venv}/bin"]
+    # !pip puts its own environment first; !custom runs as from the user's shell.
+    pip = task_environ(
+        base, ExecutionPlan("pip", env={"VIRTUAL_ENV": "/c/e"}, path_prepend=["/c/e/bin"])
+    )
+    assert pip["VIRTUAL_ENV"] == "/c/e" and pip["PATH"].startswith("/c/e/bin" + os.pathsep)
+    custom = task_environ(base, ExecutionPlan("custom"))
+    assert custom["VIRTUAL_ENV"] == venv and "PYTHONHOME" not in custom
+
+
+@pytest.mark.slow
+def test_poetry_task_from_ames_activated_venv_uses_its_own(tmp_path: Path) -> None:
+    from test_executor_tools import PROJECTS
+
+    bin_dir = Path(sys.executable).parent
+    if shutil.which("poetry", path=str(bin_dir)) is None:
+        pytest.skip("poetry is not installed in the test environment")
+    project = tmp_path / "poetry"
+    project.mkdir()
+    for name, text in PROJECTS["poetry"].items():
+        (project / name).write_text(text)
+    show = "import os, sys; print('seen', os.environ.get('VIRTUAL_ENV'), sys.prefix)"
+    (project / "ame.yml").write_text(
+        "project: poetry_venv\ntasks:\n  - name: show\n    executor: !poetry\n"
+        f'      pythonVersion: "3.11"\n      command: python -c "{show}"\n'
+    )
+    env = {
+        **os.environ,
+        # ame's venv activated, as `source .venv/bin/activate` leaves it
+        "VIRTUAL_ENV": sys.prefix,
+        "POETRY_ACTIVE": "1",
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+        "MLFLOW_DISABLE_TELEMETRY": "true",
+        "AME_CACHE_DIR": str(tmp_path / "cache"),
+        "POETRY_VIRTUALENVS_PATH": str(tmp_path / "poetry-envs"),
+        "POETRY_CACHE_DIR": str(tmp_path / "poetry-cache"),
+    }
+    for key in ("MLFLOW_TRACKING_URI", "MLFLOW_RUN_ID", "AME_BACKEND", "AME_RUN_ID"):
+        env.pop(key, None)
+    result = subprocess.run(
+        [sys.executable, "-m", "ame_core", "--project", str(project), "task", "run", "show"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    seen = next(line for line in result.stdout.splitlines() if line.startswith("seen "))
+    _, venv, prefix = seen.split()
+    ame_venv = os.path.realpath(sys.prefix)
+    assert os.path.realpath(prefix) != ame_venv and os.path.realpath(venv) != ame_venv
+    assert str(tmp_path / "poetry-envs") in prefix  # poetry's own environment
