@@ -66,7 +66,7 @@ def auth_headers() -> dict[str, str]:
     return {}
 
 
-def _clean(uri: str) -> str:
+def clean_uri(uri: str) -> str:
     """The URI without credentials (it ends up in messages)."""
     parts = urllib.parse.urlsplit(uri)
     netloc = parts.hostname or ""
@@ -147,7 +147,7 @@ class MlflowRest:
                 why = f"no answer within {self.timeout:g} s"
             else:
                 why = str(reason) or type(reason).__name__
-            raise Unreachable(endpoint, f"{why} ({_clean(self.uri)})") from None
+            raise Unreachable(endpoint, f"{why} ({clean_uri(self.uri)})") from None
         if raw:
             return payload
         try:

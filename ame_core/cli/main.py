@@ -26,6 +26,7 @@ OPTIONAL_COMMAND_MODULES: tuple[str, ...] = (
     "ame_core.cli.flow_cmds",
     "ame_core.cli.secret_cmds",
     "ame_core.cli.cluster_cmds",
+    "ame_core.cli.mlflow_cmds",
     "ame_core.cli.tui_cmd",
 )
 

@@ -1,6 +1,8 @@
 """Reading MLflow for the TUI: health, model versions, run params/metrics/history, artifacts.
 
-Imported only inside workers (mlflow takes seconds to import). Every function raises
+Imported only inside workers. On a tracking server (`http(s)://`: the project's local server or
+a remote one) everything goes through MLflow's REST API (`ame_core.mlflow_rest`), without
+importing mlflow (seconds); other stores use the MLflow client. Every function raises
 `MlflowUnavailable` with a one-line reason when the store does not answer.
 """
 
@@ -35,21 +37,32 @@ _clients: dict[str, Any] = {}
 _lock = threading.Lock()
 
 
+def _http(uri: str) -> bool:
+    return uri.startswith(("http://", "https://"))
+
+
 def client(uri: str) -> Any:
-    """One MlflowClient per URI, made by ame_core.tracking: short HTTP retries (an unreachable
-    server is reported in seconds; the status bar retries with its own backoff) and MLflow's
-    loggers quieted (their lines would land on the terminal the TUI draws on)."""
+    """One client per URI, made by ame_core.tracking: on a server the REST client (no mlflow
+    import); otherwise an MlflowClient with short HTTP retries and MLflow's loggers quieted
+    (their lines would land on the terminal the TUI draws on)."""
     with _lock:
         if uri not in _clients:
             from ame_core import tracking
 
-            _clients[uri] = tracking.client(uri)
+            _clients[uri] = tracking.rest(uri) if _http(uri) else tracking.client(uri)
         return _clients[uri]
 
 
 def check(uri: str, timeout: float = 2.0) -> str:
-    """'' when the store answers, else why not. Cheap: no mlflow import."""
-    if uri.startswith(("http://", "https://")):
+    """'' when the store answers, else why not. Cheap: no mlflow import. The project's local
+    server is started here if it is not running (this runs in a worker)."""
+    if _http(uri):
+        from ame_core.tracking import TrackingError, ensure_local
+
+        try:
+            ensure_local(uri)
+        except TrackingError as exc:
+            return one_line(exc)
         url = uri.rstrip("/") + "/health"
         try:
             with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310
@@ -97,6 +110,8 @@ def _is_not_found(exc: Exception) -> bool:
 
 @_guard
 def run_data(uri: str, run_id: str, history: bool = True, artifacts: bool = True) -> RunData:
+    if _http(uri):
+        return _rest_run_data(client(uri), run_id, history, artifacts)
     mlflow_client = client(uri)
     run = mlflow_client.get_run(run_id)
     data = RunData(
@@ -129,9 +144,58 @@ def _artifacts(
     return sorted(out)[:limit]
 
 
+def _rest_run_data(api: Any, run_id: str, history: bool, artifacts: bool) -> RunData:
+    from ame_core.mlflow_rest import metrics_of, params_of
+
+    run = api.get_run(run_id)
+    info = run.get("info") or {}
+    data = RunData(
+        name=info.get("run_name") or "",
+        status=str(info.get("status") or ""),
+        params=params_of(run),
+        metrics=metrics_of(run),
+    )
+    if history:
+        for key in sorted(data.metrics):
+            points = sorted(
+                api.metric_history(run_id, key),
+                key=lambda m: (int(m.get("step") or 0), int(m.get("timestamp") or 0)),
+            )
+            data.history[key] = [float(m["value"]) for m in points]
+    if artifacts:
+        data.artifacts = _rest_artifacts(api, run_id)
+    return data
+
+
+def _rest_artifacts(api: Any, run_id: str, limit: int = 200) -> list[tuple[str, int | None, bool]]:
+    out: list[tuple[str, int | None, bool]] = []
+    pending: list[tuple[str | None, int]] = [(None, 0)]
+    while pending and len(out) < limit:
+        path, depth = pending.pop(0)
+        for item in api.list_artifacts(run_id, path):
+            is_dir = bool(item.get("is_dir"))
+            size = None if is_dir else int(item.get("file_size") or 0)
+            out.append((item["path"], size, is_dir))
+            if is_dir and depth < 2:
+                pending.append((item["path"], depth + 1))
+    return sorted(out)[:limit]
+
+
 @_guard
 def input_example(uri: str, model: str, version: str) -> dict[str, Any] | None:
     """The registered version's input example as an /invocations payload, or None."""
+    if _http(uri):
+        import json
+
+        from ame_core.mlflow_rest import RestError
+
+        try:
+            raw = client(uri).model_version_artifact(model, version, "serving_input_example.json")
+        except RestError as exc:
+            if exc.status == 404 or exc.not_found:
+                return None  # no example logged with the model
+            raise
+        return payload_for(json.loads(raw))
     import tempfile
 
     import mlflow
