@@ -55,10 +55,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     sched = subparsers.add_parser(
         "scheduler",
-        help="run cron-triggered tasks while it runs (foreground)",
+        help="start cron-triggered tasks and monitoring when due (foreground, or detached)",
         description="Start tasks with `triggers.schedule` (and models' monitoring schedules) "
-        "when they are due, while this command runs. Ctrl-C stops it; runs it started go on.",
+        "when they are due; each firing is a flow. `ame scheduler` (or `run`) runs in the "
+        "foreground until Ctrl-C; `start` runs it detached, `stop` stops it, `status` tells. "
+        "Flows it started go on when it stops. One scheduler per project.",
     )
+    sched.add_argument(
+        "action", nargs="?", default="run", choices=("run", "start", "stop", "status")
+    )
+    sched.add_argument("--json", action="store_true", help="status as JSON")
     sched.set_defaults(func=run_scheduler)
 
 
@@ -397,27 +403,92 @@ def run_cancel(args: argparse.Namespace) -> int:
 
 
 def run_scheduler(args: argparse.Namespace) -> int:
-    from ame_core.runtime.scheduler import Scheduler
+    from ame_core.runtime import scheduler_service as service
 
     loaded = _load(args)
+    if args.action == "run":
+        return _scheduler_foreground(args, loaded)
+    try:
+        if args.action == "start":
+            _scheduler_plan(args, loaded)  # nothing to schedule: refused here, not in a log
+            state = service.start(loaded.dir, _global_args(args, loaded.dir))
+            print(f"scheduler started (pid {state.pid}); log: {state.log}")
+            return 0
+        if args.action == "stop":
+            state = service.stop(loaded.dir)
+            if state.running:
+                print(f"scheduler stopped (pid {state.pid}); flows it started go on")
+            else:
+                print("the scheduler was not running")
+            return 0
+    except service.SchedulerError as exc:
+        raise UsageError(str(exc)) from None
+    state = service.status(loaded.dir)
+    if args.json:
+        print(json.dumps(state.__dict__, indent=2))
+        return 0
+    if state.running:
+        print(
+            f"scheduler: running (pid {state.pid}, since {_age(state.started_at)}); log: {state.log}"
+        )
+    else:
+        print("scheduler: not running (start it: ame scheduler start)")
+    for line in _scheduler_plan(args, loaded, required=False).describe():
+        print(f"  {line}")
+    return 0
+
+
+def _global_args(args: argparse.Namespace, project_dir: Path) -> list[str]:
+    """The options that make a detached `ame` work on the same project, MLflow and cluster."""
+    out = ["--project", str(project_dir)]
+    for flag, value in (
+        ("--backend", args.backend),
+        ("--mlflow-uri", args.mlflow_uri),
+        ("--context", args.context),
+        ("--namespace", args.namespace),
+    ):
+        if value:
+            out += [flag, value]
+    return out
+
+
+def _scheduler_plan(args: argparse.Namespace, loaded: Any, required: bool = True) -> Any:
+    from ame_core.runtime.scheduler import Scheduler
+
     backend = _backend(args, loaded.dir)
-
-    def log(line: str) -> None:
-        print(line, flush=True)
-
-    scheduler = Scheduler(loaded, backend, _tracking_uri(args, loaded.dir), log=log)
-    plan = scheduler.describe()
-    if not plan:
+    origin = {
+        "project_dir": str(loaded.dir),
+        "tracking_uri": args.mlflow_uri,
+        "context": args.context,
+        "namespace": args.namespace,
+    }
+    scheduler = Scheduler(loaded, backend, origin, log=lambda line: print(line, flush=True))
+    if required and not scheduler.describe():
         raise UsageError(
             "nothing to schedule: no task has `triggers.schedule` and no model "
             "has `monitoring.schedule`"
         )
-    log(f"scheduler for project {loaded.name} ({backend.name} backend); Ctrl-C stops it")
-    for line in plan:
-        log(f"  {line}")
-    try:
-        scheduler.run()
-    except KeyboardInterrupt:
-        log("scheduler stopped; runs it started go on")
-        return 0
+    return scheduler
+
+
+def _scheduler_foreground(args: argparse.Namespace, loaded: Any) -> int:
+    from ame_core.runtime import scheduler_service as service
+
+    scheduler = _scheduler_plan(args, loaded)
+    with service.hold_lock(loaded.dir) as mine:
+        if not mine:
+            state = service.status(loaded.dir)
+            raise UsageError(
+                f"the scheduler already runs (pid {state.pid}); see `ame scheduler status`"
+            )
+        scheduler.log(
+            f"scheduler for project {loaded.name} ({scheduler.backend.name} backend); "
+            "Ctrl-C stops it"
+        )
+        for line in scheduler.describe():
+            scheduler.log(f"  {line}")
+        try:
+            scheduler.run()
+        except KeyboardInterrupt:
+            scheduler.log("scheduler stopped; flows it started go on")
     return 0

@@ -1,18 +1,18 @@
 """`ame scheduler`: start cron-triggered tasks (and models' monitoring) while it runs.
 
+Each firing is a flow (kind `task`, or `monitor` for a model's monitoring), driven by its own
+driver like every flow: the scheduler only decides when, so stopping it never cuts a firing short.
 The clock and the sleep are injectable, so tests drive minutes without waiting for them.
 Each minute is considered once; a task is started when its schedule matches that minute.
 """
 
 from __future__ import annotations
 
-import inspect
-import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from ame_core.runtime.backend import Backend, RunContext
+from ame_core.runtime.backend import Backend
 
 
 class Scheduler:
@@ -20,7 +20,7 @@ class Scheduler:
         self,
         loaded: Any,  # ame_core.runtime.loading.LoadedProject
         backend: Backend,
-        tracking_uri: str,
+        origin: dict[str, Any],
         *,
         clock: Callable[[], datetime] | None = None,
         sleep: Callable[[float], None] | None = None,
@@ -30,13 +30,13 @@ class Scheduler:
 
         self.loaded = loaded
         self.backend = backend
-        self.tracking_uri = tracking_uri
+        # Where the flows' drivers work (project_dir, tracking_uri, context, namespace).
+        self.origin = origin
         self.clock = clock or (lambda: datetime.now().astimezone())
         self.sleep = sleep or time.sleep
         self.log = log
         self._last_minute: datetime | None = None
-        self.started: list[tuple[str, str]] = []  # (what, run id or note)
-        self.threads: list[threading.Thread] = []
+        self.started: list[tuple[str, str]] = []  # (what, flow id)
 
     def scheduled_tasks(self) -> list[tuple[str, str]]:
         out = []
@@ -62,7 +62,7 @@ class Scheduler:
         return lines
 
     def tick(self) -> list[str]:
-        """Start what is due in the current minute (once per minute); returns run ids."""
+        """Start what is due in the current minute (once per minute); returns flow ids."""
         from ame_core.cron import parse_cron
 
         now = self.clock().replace(second=0, microsecond=0)
@@ -71,64 +71,48 @@ class Scheduler:
         self._last_minute = now
         ids = []
         for name, expr in self.scheduled_tasks():
-            if not parse_cron(expr).matches(now):
-                continue
-            try:
-                resolved = self.loaded.resolve(name)
-                record = self.backend.submit(
-                    resolved,
-                    RunContext(self.loaded.dir, self.loaded.name, self.tracking_uri),
-                )
-            except Exception as exc:  # one bad task must not stop the scheduler
-                self.log(f"{now:%Y-%m-%d %H:%M} could not start task {name}: {exc}")
-                continue
-            self.log(f"{now:%Y-%m-%d %H:%M} started task {name} ({expr}) as run {record.id}")
-            self.started.append((name, record.id))
-            ids.append(record.id)
+            if parse_cron(expr).matches(now):
+                flow_id = self._fire("task", f"task {name}", expr, now, task=name)
+                if flow_id:
+                    ids.append(flow_id)
         for model, expr in self.monitored_models():
             if parse_cron(expr).matches(now):
-                self._monitor(model, expr, now)
+                label = f"monitoring of model {model}"
+                flow_id = self._fire("monitor", label, expr, now, model=model)
+                if flow_id:
+                    ids.append(flow_id)
         return ids
 
-    def _monitor(self, model: str, expr: str, now: datetime) -> None:
-        """Run the model's monitoring through the lifecycle (it waits for the run, so in a
-        thread: the scheduler goes on ticking)."""
+    def _fire(
+        self,
+        kind: str,
+        label: str,
+        expr: str,
+        now: datetime,
+        *,
+        task: str | None = None,
+        model: str | None = None,
+    ) -> str | None:
+        from ame_core.flows import control
+
         stamp = f"{now:%Y-%m-%d %H:%M}"
         try:
-            from ame_core import lifecycle
-        except ImportError:
-            self.log(f"{stamp} monitoring of {model} skipped: no lifecycle module")
-            return
-
-        def work() -> None:
-            try:
-                if hasattr(lifecycle, "Lifecycle"):
-                    project = lifecycle.load_project(self.loaded.dir)
-                    flow = lifecycle.Lifecycle(project, self.backend, self.tracking_uri)
-                    run = flow.run_monitoring(model)
-                else:
-                    hook = lifecycle.run_monitoring
-                    offered = {
-                        "model": model,
-                        "model_name": model,
-                        "backend": self.backend,
-                        "tracking_uri": self.tracking_uri,
-                        "project_dir": self.loaded.dir,
-                    }
-                    params = inspect.signature(hook).parameters
-                    run = hook(**{k: v for k, v in offered.items() if k in params})
-            except Exception as exc:  # one failed monitoring must not stop the scheduler
-                self.log(f"{stamp} monitoring of {model} failed: {exc}")
-                return
-            run_id = getattr(run, "id", run)
-            status = getattr(getattr(run, "status", None), "value", "")
-            self.log(f"{stamp} monitoring of model {model} ({expr}): run {run_id} {status}")
-            self.started.append((f"monitor:{model}", str(run_id)))
-
-        self.log(f"{stamp} starting monitoring of model {model} ({expr})")
-        thread = threading.Thread(target=work, name=f"monitor-{model}", daemon=True)
-        thread.start()
-        self.threads.append(thread)
+            record = control.start(
+                self.backend.flow_store(),
+                kind,
+                self.loaded.name,
+                self.backend.name,
+                model=model,
+                task=task,
+                params={"scheduled": stamp, "schedule": expr},
+                origin=self.origin,
+            )
+        except Exception as exc:  # one firing that cannot start must not stop the scheduler
+            self.log(f"{stamp} could not start {label}: {exc}")
+            return None
+        self.log(f"{stamp} started {label} ({expr}) as flow {record.id}")
+        self.started.append((f"monitor:{model}" if model else str(task), record.id))
+        return record.id
 
     def run(self, max_ticks: int | None = None) -> None:
         ticks = 0
