@@ -8,6 +8,16 @@ TUI) sees what is served and whether it is still alive.
 
 A new version is started beside the old one, health-checked on `/ping`, then the state file is
 switched (the proxy follows it) and only then is the old server stopped: no gap.
+
+A deployer that dies mid-start (`kill -9`, a closed terminal) leaves nothing unaccounted for:
+the state file names the starting server (pid, start time, port, log) and the deployer as soon
+as the server is spawned, before the wait. The next `endpoint()`, `list()`, `deploy()` or
+`undeploy()` that finds a start whose deployer is gone settles it under the model's lock: a
+server that answers `/ping` becomes the served version (the old one is stopped), any other is
+stopped and the old version keeps serving. Every process started for a model carries
+`AME_SERVED_MODEL` in its environment, so `deploy` and `undeploy` also stop strays that no
+state file names. A second deploy while one is under way waits for the model's lock, then
+finds that version served (nothing to do) or starts its own.
 """
 
 from __future__ import annotations
@@ -22,12 +32,13 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from ame_core.runtime import procs
 from ame_core.runtime.backend import BackendError, Endpoint, EndpointStatus
+from ame_core.runtime.records import atomic_write
 
 BACKEND = "local"
 HOST = "127.0.0.1"
@@ -35,6 +46,8 @@ HOST = "127.0.0.1"
 READY_TIMEOUT = 300.0
 STOP_TIMEOUT = 15.0
 SUPPORTED_SERVING = ("mlflow",)
+# In the environment of every process started to serve a model: `<project dir>#<model>`.
+SERVED_ENV = "AME_SERVED_MODEL"
 
 
 def free_port() -> int:
@@ -98,6 +111,7 @@ def _spawn(
             cwd=cwd,
             env=env,
             start_new_session=True,  # its own process group: stopped as one, outlives us
+            close_fds=True,  # never the model's lock: it must die with the deployer
             pass_fds=pass_fds,
         )
     return {"pid": process.pid, "start": procs.start_time(process.pid), "log": str(log_path)}
@@ -125,10 +139,15 @@ def _log_tail(path: str | None, lines: int = 15) -> str:
 # --- state ------------------------------------------------------------------------------------
 
 
+def _named(state: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The processes a model's state names: its server, a starting server, its proxy."""
+    state = state or {}
+    found = [state.get("server"), (state.get("pending") or {}).get("server"), state.get("proxy")]
+    return [info for info in found if info and info.get("pid")]
+
+
 def _write_atomic(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True))
-    os.replace(tmp, path)
+    atomic_write(path, json.dumps(data, indent=2, sort_keys=True))
 
 
 class LocalServing:
@@ -152,25 +171,89 @@ class LocalServing:
             raise BackendError(f"serving state of {model} is unreadable: {exc}") from exc
 
     @contextlib.contextmanager
-    def _lock(self, model: str) -> Iterator[None]:
-        """One deploy/undeploy of a model at a time, across processes."""
+    def _lock(self, model: str, wait: bool = True) -> Iterator[bool]:
+        """One deploy/undeploy of a model at a time, across processes (a flock: the kernel
+        drops it when its holder dies). With `wait=False`, yields False when it is taken."""
         self.dir.mkdir(parents=True, exist_ok=True)
         with open(self.dir / f".{model}.lock", "w") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
             try:
-                yield
+                fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
-    def _env(self, tracking_uri: str) -> dict[str, str]:
-        env = dict(os.environ)
+    def _served_tag(self, model: str) -> str:
+        return f"{self.project_dir}#{model}"
+
+    def _detached_env(self, model: str) -> dict[str, str]:
+        """The environment of a server or proxy: tagged with the model; without the variables
+        of a run (deployed from inside a task, it must outlive that run)."""
+        env = procs.detached_env()
+        env[SERVED_ENV] = self._served_tag(model)
+        env.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+        return env
+
+    def _env(self, model: str, tracking_uri: str) -> dict[str, str]:
+        env = self._detached_env(model)
         # `mlflow models serve` execs `uvicorn`: this interpreter's bin/ must come first.
         bin_dir = str(Path(sys.executable).parent)
         env["PATH"] = os.pathsep.join([bin_dir, env.get("PATH", "")])
         env["MLFLOW_TRACKING_URI"] = tracking_uri
-        env.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-        env.pop("MLFLOW_RUN_ID", None)
         return env
+
+    # --- after a fault ------------------------------------------------------------------------
+
+    def _settle(self, model: str, state: dict[str, Any] | None) -> dict[str, Any] | None:
+        """Under the model's lock: finish or roll back a start whose deployer is gone (holding
+        the lock, no deploy is under way). The state as it is now; None when nothing is served."""
+        pending = (state or {}).get("pending")
+        if state is None or not pending:
+            return state
+        server = pending.get("server")
+        old = state.get("server")
+        state.pop("pending")
+        if (
+            server
+            and process_alive(server)
+            and http_get(f"http://{HOST}:{server['port']}/ping")[0] == 200
+        ):
+            # Ready: do what the deployer would have done next.
+            state.update({"server": server, "version": server["version"]})
+            state["deployed_at"] = time.time()
+            _write_atomic(self.state_path(model), state)
+            if old and old.get("pid") != server.get("pid"):
+                stop_process(old)
+        else:
+            stop_process(server)
+            if not old:
+                self._remove(model, state)
+                return None
+            _write_atomic(self.state_path(model), state)
+        self._stop_strays(model, state)
+        return state
+
+    def _settled(self, model: str, state: dict[str, Any] | None) -> dict[str, Any] | None:
+        """The state, with a start whose deployer died settled (a read: never waits for a
+        deploy under way, whose lock is then taken)."""
+        pending = (state or {}).get("pending")
+        if not pending or process_alive(pending.get("deployer")):
+            return state
+        with self._lock(model, wait=False) as locked:
+            if not locked:
+                return state
+            return self._settle(model, self.read_state(model))
+
+    def _stop_strays(self, model: str, state: dict[str, Any] | None) -> None:
+        """Stop processes started for this model that the state does not name (left by a
+        deployer that died before recording them)."""
+        keep = {procs.pgid_of(int(i["pid"])) for i in _named(state) if process_alive(i)}
+        strays = {procs.pgid_of(p) for p in procs.env_members(SERVED_ENV, self._served_tag(model))}
+        for pgid in strays - keep - {None}:
+            stop_process({"pid": pgid})
 
     # --- deploy -----------------------------------------------------------------------------
 
@@ -191,7 +274,7 @@ class LocalServing:
         workers = max(1, int(getattr(deployment, "replicas", 1) or 1))
         version = str(version)
         with self._lock(model):
-            state = self.read_state(model) or {}
+            state = self._settle(model, self.read_state(model)) or {}
             current = state.get("server")
             proxy = state.get("proxy")
             if (
@@ -213,16 +296,22 @@ class LocalServing:
                 else:
                     stop_process(current)
                     current = None
-            state.update(
-                {
-                    "pending": {"version": version, "since": time.time()},
-                    "tracking_uri": tracking_uri,
-                }
-            )
+            me = os.getpid()
+            pending: dict[str, Any] = {
+                "version": version,
+                "since": time.time(),
+                "deployer": {"pid": me, "start": procs.start_time(me)},
+            }
+            state.update({"pending": pending, "tracking_uri": tracking_uri})
             _write_atomic(self.state_path(model), state)
 
+            def spawned(info: dict[str, Any]) -> None:
+                # Recorded before the wait: if this process dies now, the next look finds it.
+                pending["server"] = info
+                _write_atomic(self.state_path(model), state)
+
             try:
-                server = self._start_server(model, version, tracking_uri, workers, timeout)
+                server = self._start_server(model, version, tracking_uri, workers, timeout, spawned)
             except BaseException:
                 state.pop("pending", None)
                 if state.get("server") is None:
@@ -239,6 +328,7 @@ class LocalServing:
             if current and current.get("pid") != server.get("pid"):
                 time.sleep(0.2)
                 stop_process(current)
+            self._stop_strays(model, state)
             status, body = http_get(f"{state['url']}/ping", timeout=10.0)
             if status != 200:
                 raise BackendError(
@@ -265,7 +355,7 @@ class LocalServing:
                     str(self.state_path(model)),
                 ],
                 self.dir / "logs" / f"{model}-proxy.log",
-                dict(os.environ),
+                self._detached_env(model),
                 self.project_dir,
                 pass_fds=(sock.fileno(),),
             )
@@ -275,7 +365,13 @@ class LocalServing:
         return info
 
     def _start_server(
-        self, model: str, version: str, tracking_uri: str, workers: int, timeout: float
+        self,
+        model: str,
+        version: str,
+        tracking_uri: str,
+        workers: int,
+        timeout: float,
+        spawned: Callable[[dict[str, Any]], None] | None = None,
     ) -> dict[str, Any]:
         stamp = time.strftime("%Y%m%d-%H%M%S")
         for attempt in range(3):
@@ -298,11 +394,13 @@ class LocalServing:
                 "-w",
                 str(workers),
             ]
-            info = _spawn(argv, log_path, self._env(tracking_uri), self.project_dir)
+            info = _spawn(argv, log_path, self._env(model, tracking_uri), self.project_dir)
             info.update(
                 {"port": port, "version": version, "workers": workers, "started_at": time.time()}
             )
             try:
+                if spawned is not None:
+                    spawned(info)
                 self._wait_ready(model, version, info, timeout)
             except BackendError:
                 stop_process(info)
@@ -337,22 +435,25 @@ class LocalServing:
     # --- undeploy, status --------------------------------------------------------------------
 
     def undeploy(self, model: str) -> bool:
-        """Stop serving `model`; False when it was not served."""
+        """Stop serving `model` (and any start a dead deployer left); False when it was not
+        served."""
         with self._lock(model):
             state = self.read_state(model)
             if state is None:
+                self._stop_strays(model, None)
                 return False
             self._remove(model, state)
             return True
 
     def _remove(self, model: str, state: dict[str, Any]) -> None:
-        stop_process(state.get("server"))
-        stop_process(state.get("proxy"))
+        for info in _named(state):
+            stop_process(info)
         with contextlib.suppress(FileNotFoundError):
             self.state_path(model).unlink()
+        self._stop_strays(model, None)
 
     def endpoint(self, model: str) -> Endpoint | None:
-        state = self.read_state(model)
+        state = self._settled(model, self.read_state(model))
         return None if state is None else self._endpoint(model, state)
 
     def list(self) -> list[Endpoint]:

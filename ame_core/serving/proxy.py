@@ -134,16 +134,31 @@ class Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _forward
 
 
+def _ours(state_path: Path) -> bool:
+    """Does the model's state file still name this process as its proxy? (A half-written or
+    unreadable file counts as yes: only a clear answer stops a proxy.)"""
+    try:
+        state = json.loads(state_path.read_text())
+    except FileNotFoundError:
+        return False
+    except (OSError, ValueError):
+        return True
+    proxy = state.get("proxy") or {}
+    return not proxy.get("pid") or int(proxy["pid"]) == os.getpid()
+
+
 def _watch(state_path: Path, server: ProxyServer) -> None:
-    """Exit once the model is undeployed (its state file is gone), so no proxy outlives it."""
-    missing_since: float | None = None
+    """Exit once the model is undeployed (its state file is gone) or the state names another
+    proxy (a deployer died before recording this one), so no proxy outlives its model. The
+    deployer records a new proxy a moment after starting it: only a lasting answer counts."""
+    orphan_since: float | None = None
     while True:
         time.sleep(1.0)
-        if state_path.exists():
-            missing_since = None
+        if _ours(state_path):
+            orphan_since = None
             continue
-        missing_since = missing_since or time.monotonic()
-        if time.monotonic() - missing_since > 5.0:
+        orphan_since = orphan_since or time.monotonic()
+        if time.monotonic() - orphan_since > 5.0:
             server.shutdown()
             return
 
