@@ -184,3 +184,31 @@ def test_poetry_task_from_ames_activated_venv_uses_its_own(tmp_path: Path) -> No
     ame_venv = os.path.realpath(sys.prefix)
     assert os.path.realpath(prefix) != ame_venv and os.path.realpath(venv) != ame_venv
     assert str(tmp_path / "poetry-envs") in prefix  # poetry's own environment
+
+
+def test_a_vanished_supervisor_leaves_nothing_of_its_task(rt: Env) -> None:
+    run_id = rt.start("escaper")
+    pids = _escaped_pids(rt, run_id)
+    supervisor = rt.raw_record(run_id)["extra"]["supervisor_pid"]
+    os.kill(supervisor, 9)  # as if the machine went down under it
+    assert not _wait_gone([supervisor], timeout=10)
+    record = rt.record(run_id)  # the next look notices, and stops what the task started
+    assert record["status"] == "failed" and "vanished" in record["reason"]
+    assert not _wait_gone(pids, timeout=5), "the unsupervised task's processes survived"
+
+
+def test_admitted_runs_hold_their_storage() -> None:
+    from decimal import Decimal
+
+    from ame_core.runtime.resources import Inventory, Request, too_large, waiting_reason
+
+    gib = Decimal(2**30)
+    inv = Inventory(Decimal(4), 8 * gib, storage=10 * gib)
+    assert too_large(Request.of({"storage": "10Gi"}), inv) is None
+    assert too_large(Request.of({"ephemeral-storage": "11Gi"}), inv) == (
+        "storage 11 GiB requested, the project's file system has 10 GiB free"
+    )
+    used = Request.of({"storage": "6Gi"})  # a running run's request, not written yet
+    assert waiting_reason(Request.of({"storage": "4Gi"}), used, inv) is None
+    why = waiting_reason(Request.of({"storage": "5Gi"}), used, inv)
+    assert why == "waiting for resources: storage: 5 GiB requested, 4 GiB free"
