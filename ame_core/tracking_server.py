@@ -140,14 +140,21 @@ def running(project_dir: Path) -> dict[str, Any] | None:
     return state if _alive(state) else None
 
 
-def _announce_default() -> bool:
-    # Run supervisors (and anything with AME_MLFLOW_QUIET=1, e.g. a flow's driver) start it
-    # without a word: their output is a run's log, not a terminal.
+def interactive() -> bool:
+    """A CLI or console process, as opposed to a run's supervisor (or anything started with
+    AME_MLFLOW_QUIET=1, such as a flow's driver): only these announce a start on stderr and
+    start a server that was stopped on purpose; the others restart only a crashed one."""
     if os.environ.get("AME_MLFLOW_QUIET") == "1":
         return False
     main = sys.modules.get("__main__")
     spec = getattr(main, "__spec__", None)
     return getattr(spec, "name", "") != "ame_core.runtime.supervisor"
+
+
+def _crashed(state: dict[str, Any] | None) -> bool:
+    """It was started and its process is gone without `ame mlflow stop` (which forgets the
+    pid)."""
+    return bool(state and state.get("pid")) and not _alive(state)
 
 
 def ensure(project_dir: Path, *, announce: bool | None = None) -> str:
@@ -159,13 +166,19 @@ def ensure(project_dir: Path, *, announce: bool | None = None) -> str:
         state = read_state(project_dir)
         if _alive(state):  # another process started it while we waited for the lock
             return _remember(project_dir, state)  # type: ignore[arg-type]
-        return _start(project_dir, state, _announce_default() if announce is None else announce)
+        if not interactive() and not _crashed(state):
+            raise ServerError(
+                "the project's MLflow server is not running (stopped with `ame mlflow stop`); "
+                "the next ame command starts it"
+            )
+        return _start(project_dir, state, interactive() if announce is None else announce)
 
 
 def recover(project_dir: Path, failed_url: str) -> str | None:
     """After nothing answered at `failed_url`: the URL to retry on, the server started again
-    if its process is gone; None when it is alive but not answering (no restart: it may be
-    busy, and two servers on one store is what this module prevents)."""
+    if its process is gone; None to give up: it is alive but not answering (no restart: it may
+    be busy, and two servers on one store is what this module prevents), or it was stopped on
+    purpose and this is not a CLI or console process."""
     with _locked(project_dir):
         state = read_state(project_dir)
         if _alive(state):
@@ -174,7 +187,9 @@ def recover(project_dir: Path, failed_url: str) -> str | None:
             if url != failed_url.rstrip("/"):
                 return url  # it moved (restarted elsewhere by another process)
             return url if _healthy(url, timeout=2.0) else None
-        return _start(project_dir, state, _announce_default())
+        if not interactive() and not _crashed(state):
+            return None
+        return _start(project_dir, state, interactive())
 
 
 def stop(project_dir: Path, timeout: float = 15.0) -> dict[str, Any] | None:
@@ -182,15 +197,13 @@ def stop(project_dir: Path, timeout: float = 15.0) -> dict[str, Any] | None:
     port stays recorded, so the next start reuses the address."""
     with _locked(project_dir):
         state = read_state(project_dir)
-        if not _alive(state):
-            return None
-        assert state is not None
-        procs.stop_group(state["pid"], grace=timeout)
-        _write_state(
-            project_dir,
-            {k: state[k] for k in ("port", "url", "urls", "mlflow_version") if k in state},
-        )
-        return state
+        alive = _alive(state)
+        if state and state.get("pid"):
+            # Dead already? A `kill -9` of it leaves the uvicorn it started serving.
+            procs.stop_group(state["pid"], grace=timeout if alive else 2)
+            kept = ("port", "url", "urls", "mlflow_version")
+            _write_state(project_dir, {k: state[k] for k in kept if k in state})
+        return state if alive else None
 
 
 def status(project_dir: Path) -> dict[str, Any]:
@@ -219,6 +232,8 @@ def status(project_dir: Path) -> dict[str, Any]:
 
 def _port_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # As uvicorn binds: connections of the previous server in TIME_WAIT do not count.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((HOST, port))
         except OSError:
@@ -302,8 +317,11 @@ def _start(project_dir: Path, old: dict[str, Any] | None, announce: bool) -> str
         "1",
     ]
     if announce:
-        first = "first use, ~10 s" if not (old and old.get("pid")) else "it had stopped"
-        print(f"ame: starting the project's MLflow server on {url} ({first}) …", file=sys.stderr)
+        if not old or "mlflow_version" not in old:
+            why = "first use, ~10 s"
+        else:
+            why = "it had exited, ~10 s" if old.get("pid") else "~10 s"
+        print(f"ame: starting the project's MLflow server on {url} ({why}) …", file=sys.stderr)
     log = open(log_path(root), "ab")  # noqa: SIM115 - handed to the child
     try:
         log.write(f"--- ame: starting mlflow server on {url} at {time.ctime()}\n".encode())
@@ -352,8 +370,14 @@ def _start(project_dir: Path, old: dict[str, Any] | None, announce: bool) -> str
         time.sleep(0.2)
 
 
-def stop_all_under(folder: Path) -> None:
-    """Stop every project server whose state file is below `folder` (test clean-up)."""
-    for path in Path(folder).glob("**/.ame/mlflow-server.json"):
-        with contextlib.suppress(Exception):
-            stop(path.parent.parent)
+def stop_all_under(folder: Path, depth: int = 3) -> list[Path]:
+    """Stop the servers of the projects at most `depth` folders below `folder` (test clean-up:
+    not a recursive walk, which would crawl through environment caches); the projects."""
+    stopped = []
+    for level in range(depth + 1):
+        pattern = "/".join(["*"] * level + [".ame", "mlflow-server.json"])
+        for path in Path(folder).glob(pattern):
+            with contextlib.suppress(Exception):
+                if stop(path.parent.parent) is not None:
+                    stopped.append(path.parent.parent)
+    return stopped

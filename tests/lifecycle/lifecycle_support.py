@@ -190,15 +190,32 @@ def _stat_fields(pid: str) -> list[str] | None:
     return stat[stat.rfind(")") + 2 :].split()
 
 
-def processes_under(root: Path) -> list[str]:
-    """Live processes (not zombies) whose working directory or command line is under `root`."""
+def tracking_server_groups(root: Path) -> set[int]:
+    """Process groups of the local MLflow servers of the projects under `root` (they live until
+    stopped, as they should)."""
+    from ame_core import tracking_server
+
+    groups = set()
+    for level in range(4):
+        pattern = "/".join(["*"] * level + [".ame", "mlflow-server.json"])
+        for path in root.glob(pattern):
+            state = tracking_server.read_state(path.parent.parent) or {}
+            if state.get("pid"):
+                groups.add(int(state["pid"]))
+    return groups
+
+
+def processes_under(root: Path, *, tracking_servers: bool = True) -> list[str]:
+    """Live processes (not zombies) whose working directory or command line is under `root`
+    (`tracking_servers=False`: not counting the projects' local MLflow servers)."""
     root_text = str(root.resolve())
+    skip = set() if tracking_servers else tracking_server_groups(root)
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
             continue
         fields = _stat_fields(entry.name)
-        if fields is None or fields[0] in ("Z", "X"):
+        if fields is None or fields[0] in ("Z", "X") or int(fields[2]) in skip:
             continue
         try:
             cwd = os.readlink(entry / "cwd")
@@ -214,7 +231,11 @@ def processes_under(root: Path) -> list[str]:
 
 
 def kill_processes_under(root: Path) -> list[str]:
-    """Last resort at teardown: kill what is left (and say what it was)."""
+    """Last resort at teardown: stop the projects' local MLflow servers (they run until
+    stopped), then kill what is left (and say what it was)."""
+    from ame_core import tracking_server
+
+    tracking_server.stop_all_under(root)
     leaked = processes_under(root)
     for line in leaked:
         with contextlib.suppress(OSError):

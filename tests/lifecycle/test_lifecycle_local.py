@@ -1,5 +1,5 @@
 """The model lifecycle end to end on a copy of examples/quickstart, on the local backend:
-real task runs (`!pip` environment), a real sqlite MLflow store under the project's `.ame/`,
+real task runs (`!pip` environment), the project's local MLflow server (store under `.ame/`),
 real `mlflow models serve` processes answering HTTP.
 
 The tests share one project and run in file order: train (autoDeploy) → validate → serve →
@@ -287,7 +287,10 @@ def test_undeploy_stops_the_server(flow: Flow, capsys) -> None:
     assert "deployed" not in aliases
     with pytest.raises(OSError):
         post_json(f"{url}/invocations", invocation_body(1), timeout=5)
-    _wait_for(lambda: not processes_under(flow.project), "the serving processes to exit")
+    _wait_for(
+        lambda: not processes_under(flow.project, tracking_servers=False),
+        "the serving processes to exit",
+    )
 
     code, out, err = flow.ame(capsys, "model", "undeploy", MODEL)
     assert code == 0 and "was not served" in out

@@ -110,5 +110,11 @@ class Env:
     def mlflow_run(self, mlflow_run_id: str):
         from mlflow.tracking import MlflowClient
 
-        uri = f"sqlite:///{self.project.resolve() / '.ame' / 'mlflow.db'}"
-        return MlflowClient(tracking_uri=uri).get_run(mlflow_run_id)
+        return MlflowClient(tracking_uri=self.tracking_uri).get_run(mlflow_run_id)
+
+    @property
+    def tracking_uri(self) -> str:
+        """The project's local MLflow server (its address; started by the first run)."""
+        from ame_core import tracking_server
+
+        return tracking_server.local_url(self.project)

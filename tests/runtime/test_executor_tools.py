@@ -70,8 +70,10 @@ def test_executor_sets_up_and_runs(tool: str, tmp_path: Path) -> None:
         "PIPENV_VENV_IN_PROJECT": "1",
         "PIPENV_YES": "1",
     }
-    for key in ("MLFLOW_TRACKING_URI", "MLFLOW_RUN_ID", "AME_BACKEND"):
+    for key in ("MLFLOW_RUN_ID", "AME_BACKEND"):
         env.pop(key, None)
+    # The explicit-store path: no local server to start for each of these one-run projects.
+    env["MLFLOW_TRACKING_URI"] = f"sqlite:///{tmp_path / 'mlflow.db'}"
     if tool == "pipenv":
         subprocess.run(
             [str(VENV_BIN / "pipenv"), "lock"],

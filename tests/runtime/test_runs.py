@@ -1,5 +1,5 @@
 """Task runs on the local backend, end to end through the `ame` command: real processes,
-a real sqlite MLflow store."""
+the project's local MLflow server."""
 
 from __future__ import annotations
 
@@ -37,8 +37,8 @@ def test_run_follows_logs_and_records(rt: Env) -> None:
     assert env["AME_PROJECT"] == "rt"
     assert env["AME_TASK"] == "hello"
     assert env["MLFLOW_EXPERIMENT_NAME"] == "rt"
-    assert env["MLFLOW_TRACKING_URI"].startswith("sqlite:///")
-    assert env["MLFLOW_TRACKING_URI"].endswith(".ame/mlflow.db")
+    assert env["MLFLOW_TRACKING_URI"] == rt.tracking_uri  # the project's local server
+    assert env["MLFLOW_TRACKING_URI"].startswith("http://127.0.0.1:")
     assert env["MLFLOW_RUN_ID"] == record["mlflow_run_id"]
     assert env["GREETING"] == "hi"
     assert env["CUDA_VISIBLE_DEVICES"] is None  # no GPU requested: left as it was
@@ -172,7 +172,7 @@ def test_artifacts_are_logged(rt: Env) -> None:
     record = rt.record(run_id)
     from mlflow.tracking import MlflowClient
 
-    client = MlflowClient(tracking_uri=f"sqlite:///{rt.project.resolve() / '.ame' / 'mlflow.db'}")
+    client = MlflowClient(tracking_uri=rt.tracking_uri)
     top = {a.path for a in client.list_artifacts(record["mlflow_run_id"])}
     assert "out" in top and "changed" in top
     assert [a.path for a in client.list_artifacts(record["mlflow_run_id"], "out")] == [

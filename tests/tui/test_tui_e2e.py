@@ -56,6 +56,9 @@ def quickstart_env(tmp_path: Path, ame_cache: Path):
     try:
         yield project
     finally:
+        from ame_core import tracking_server
+
+        tracking_server.stop(project)  # the project's local MLflow server, if a test started it
         os.environ.clear()
         os.environ.update(saved)
 
