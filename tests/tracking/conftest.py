@@ -40,6 +40,6 @@ def started(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Started]:
         tracking_server.stop_all_under(project.root)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def project(started: Started) -> Project:
     return started.project
