@@ -171,13 +171,18 @@ def test_poetry_task_from_ames_activated_venv_uses_its_own(tmp_path: Path) -> No
     }
     for key in ("MLFLOW_TRACKING_URI", "MLFLOW_RUN_ID", "AME_BACKEND", "AME_RUN_ID"):
         env.pop(key, None)
-    result = subprocess.run(
-        [sys.executable, "-m", "ame_core", "--project", str(project), "task", "run", "show"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-    )
+    from ame_core import tracking_server
+
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "ame_core", "--project", str(project), "task", "run", "show"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=600,
+        )
+    finally:
+        tracking_server.stop_all_under(tmp_path)  # the project's local MLflow server
     assert result.returncode == 0, result.stdout + result.stderr
     seen = next(line for line in result.stdout.splitlines() if line.startswith("seen "))
     _, venv, prefix = seen.split()
