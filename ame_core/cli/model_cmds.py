@@ -342,13 +342,48 @@ def cmd_undeploy(args: argparse.Namespace) -> int:
     return _flow(args, "undeploy", {}, _undeploy_summary)
 
 
+def _model_flows(lifecycle: Any, model: str) -> tuple[Any, Any]:
+    """(the model's flow still going, its newest flow), after resuming any whose driver died."""
+    from ame_core.flows import control
+
+    try:
+        flows = [
+            r
+            for r in control.listing(lifecycle.backend.flow_store(), lifecycle.backend)
+            if r.model == model
+        ]
+    except Exception:  # flows are extra information here; the status itself must show
+        return None, None
+    active = next((r for r in flows if not r.status.finished), None)
+    return active, (flows[0] if flows else None)
+
+
+def _flow_line(active: Any, newest: Any) -> str | None:
+    from ame_core.cli.flow_cmds import step_line
+
+    if active is not None:
+        return f"  flow: {active.title} {active.status.value} ({step_line(active)}) {active.id}"
+    if newest is not None:
+        why = f": {newest.reason}" if newest.reason else ""
+        return f"  last flow: {newest.title} {newest.status.value}{why} ({newest.id})"
+    return None
+
+
 def cmd_status(args: argparse.Namespace) -> int:
-    status = _open(args).status(args.name, health=not args.no_health)
+    lifecycle = _open(args)
+    status = lifecycle.status(args.name, health=not args.no_health)
+    active, newest = _model_flows(lifecycle, args.name)
     if args.json:
-        _print_json(status.to_json())
+        data = status.to_json()
+        data["flow"] = active.to_json() if active else None
+        data["last_flow"] = newest.to_json() if newest else None
+        _print_json(data)
         return 0
     endpoint, health = status.endpoint, status.health
     print(f"model {status.model}")
+    flow_line = _flow_line(active, newest)
+    if flow_line:
+        print(flow_line)
     if endpoint is None:
         served = f" (registry alias says v{status.deployed})" if status.deployed else ""
         print(f"  served: no{served}")
