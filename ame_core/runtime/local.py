@@ -342,6 +342,11 @@ class LocalBackend(Backend):
     def list_endpoints(self, context: RunContext) -> list[Endpoint]:
         return self._serving().list()
 
+    def flow_store(self) -> Any:
+        from ame_core.flows.local import LocalFlowStore
+
+        return LocalFlowStore(self.project_dir)
+
 
 def _utf8_len(first: int) -> int:
     if first >= 0xF0:
