@@ -65,8 +65,9 @@ class Project:
 
     def wait_finished(self, flow_id: str) -> dict[str, Any]:
         record = wait_for(
-            lambda: (r := self.record(flow_id))["status"] in ("succeeded", "failed", "cancelled")
-            and r,
+            lambda: (
+                (r := self.record(flow_id))["status"] in ("succeeded", "failed", "cancelled") and r
+            ),
             FLOW_TIMEOUT,
             f"flow {flow_id} to finish",
         )
