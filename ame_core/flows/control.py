@@ -49,6 +49,7 @@ def start(
     steps: tuple[str, ...] | None = None,
 ) -> FlowRecord:
     """Record a flow and launch its driver; returns at once."""
+    _tracking_up(origin or {})
     record = FlowRecord.new(
         new_flow_id(),
         kind,
@@ -65,6 +66,19 @@ def start(
     store.launch(record)
     store.update(record.id, lambda r: setattr(r, "driver", record.driver))
     return store.read(record.id)
+
+
+def _tracking_up(origin: dict[str, Any]) -> None:
+    """Start the project's local MLflow server here, in the user's process (which says so),
+    rather than in the driver, which only restarts one that crashed."""
+    project_dir = origin.get("project_dir")
+    if not project_dir:
+        return
+    from pathlib import Path
+
+    from ame_core.tracking import ensure_local, tracking_uri_for
+
+    ensure_local(tracking_uri_for(Path(project_dir), origin.get("tracking_uri")), Path(project_dir))
 
 
 def reconcile(store: FlowStore, record: FlowRecord, backend: Any = None) -> FlowRecord:

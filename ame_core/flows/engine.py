@@ -23,6 +23,8 @@ from ame_core.flows.store import FlowStore
 
 # How often a driver looks at its current run (and at a cancel request).
 POLL_SECONDS = 0.3
+# How often a driver waiting on a run makes sure the project's local MLflow server is up.
+TRACKING_CHECK_SECONDS = 2.0
 
 
 class StepFailed(Exception):
@@ -161,6 +163,7 @@ class FlowEngine:
                 run = submit({"AME_FLOW_ID": self.record.id, "AME_FLOW_STEP": step.name})
                 step.run_id = run.id
                 self.say(f"{step.name}: run {run.id} ({run.task}) {run.status.value}")
+        checked = time.monotonic()
         while True:
             run = backend.get_run(step.run_id)
             if run.status.finished:
@@ -168,7 +171,20 @@ class FlowEngine:
             if self.store.cancel_requested(self.record.id):
                 backend.cancel(step.run_id)
                 raise FlowCancelled
+            if time.monotonic() - checked > TRACKING_CHECK_SECONDS:
+                self._keep_tracking_up()
+                checked = time.monotonic()
             time.sleep(POLL_SECONDS)
+
+    def _keep_tracking_up(self) -> None:
+        """The project's local MLflow server, started again if it crashed while a run needs it
+        (the run's MLflow client retries for a while: a quick restart loses nothing)."""
+        from ame_core.tracking import TrackingError, ensure_local
+
+        try:
+            ensure_local(self.lifecycle.tracking_uri, self.lifecycle.project.dir)
+        except TrackingError as exc:
+            self._say(f"[tracking] {exc}")
 
     def _submitted_before(self, step: StepRecord) -> str | None:
         """A run of this flow's step that a driver submitted but did not live to record."""

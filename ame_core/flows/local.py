@@ -119,6 +119,9 @@ class LocalFlowStore(FlowStore):
         self.dir.mkdir(parents=True, exist_ok=True)
         env = {k: v for k, v in os.environ.items() if k not in _NOT_INHERITED}
         env.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+        # Not a terminal's process: it restarts a crashed local MLflow server, never one that
+        # the user stopped, and announces nothing (ame_core.tracking_server.interactive).
+        env["AME_MLFLOW_QUIET"] = "1"
         with open(self.log_path(record.id), "ab") as log:
             child = subprocess.Popen(
                 [sys.executable, "-P", "-m", "ame_core.flows.driver", str(self.dir), record.id],

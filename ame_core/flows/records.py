@@ -48,6 +48,8 @@ FLOW_STEPS: dict[str, tuple[str, ...]] = {
     "undeploy": ("undeploy",),
     "task": ("run",),
     "monitor": ("resolve", "monitor"),
+    # A pipeline on a cluster: its driver starts each next group until the pipeline ends.
+    "pipeline": ("advance",),
 }
 # How often a flow whose driver vanished is resumed before it is marked failed.
 MAX_RESUMES = 3

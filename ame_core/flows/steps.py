@@ -265,6 +265,36 @@ def task_run(engine: FlowEngine, step: StepRecord) -> str:
     return f"run {run.id} of {name} succeeded"
 
 
+def pipeline_advance(engine: FlowEngine, step: StepRecord) -> str:
+    """Carry a pipeline on until it ends (params["run_id"]): the flow's driver is the one
+    process that starts its next groups, so it goes on with no client reading it."""
+    import time
+
+    from ame_core.flows import engine as engine_mod
+
+    backend = engine.lifecycle.backend
+    run_id = engine.record.params.get("run_id")
+    advance = getattr(backend, "advance_pipeline", None)
+    if not run_id or advance is None:
+        raise StepFailed(f"the {backend.name} backend does not drive pipelines in a flow")
+    if step.run_id != run_id:
+        step.run_id = run_id  # so following the flow shows the pipeline's log
+        engine.save()
+    while True:
+        if engine.store.cancel_requested(engine.record.id):
+            backend.cancel(run_id)
+            raise FlowCancelled
+        run = advance(run_id)
+        if run.status.finished:
+            break
+        time.sleep(engine_mod.POLL_SECONDS)
+    if run.status.value == "cancelled":
+        raise FlowCancelled
+    if run.status.value != "succeeded":
+        raise StepFailed(f"pipeline {run_id} failed: {run.reason or 'see its log'}")
+    return f"pipeline {run_id} ({run.task}) succeeded"
+
+
 ACTIONS: dict[tuple[str, str], Step] = {
     ("train", "train"): train_run,
     ("train", "register"): train_register,
@@ -279,6 +309,7 @@ ACTIONS: dict[tuple[str, str], Step] = {
     ("monitor", "resolve"): monitor_resolve,
     ("monitor", "monitor"): monitor,
     ("task", "run"): task_run,
+    ("pipeline", "advance"): pipeline_advance,
 }
 
 

@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -200,6 +201,46 @@ def test_ctrl_c_detaches_and_a_flow_can_be_cancelled(qs: Project) -> None:
     assert step(record, "validate")["status"] == "cancelled"
     run = json.loads(qs.ame("runs", "--all", "--json").stdout)
     assert next(r for r in run if r["id"] == run_id)["status"] == "cancelled"
+
+
+def test_the_local_mlflow_server_killed_mid_flow_is_restarted_and_nothing_is_lost(
+    qs: Project,
+) -> None:
+    before = {v["version"] for v in qs.model_status()["versions"]}
+    started = qs.ame("model", "train", MODEL, "--detach")
+    assert started.returncode == 0, started.stderr
+    flow_id = started.stdout.strip()
+    run_id = wait_for(lambda: step(qs.record(flow_id), "train")["run_id"], 300, "the training")
+    runs = qs.dir / ".ame" / "runs"
+    wait_for(
+        lambda: json.loads((runs / f"{run_id}.json").read_text())["extra"].get(
+            "command_started_at"
+        ),
+        300,
+        "the training command to start",
+    )
+    state_path = qs.dir / ".ame" / "mlflow-server.json"
+    server = json.loads(state_path.read_text())["pid"]
+    os.kill(server, signal.SIGKILL)  # while the task is about to log its model there
+
+    final = qs.wait_finished(flow_id)
+    assert final["status"] == "succeeded", final["reason"]
+    version = final["params"]["version"]
+    restarted = json.loads(state_path.read_text())["pid"]
+    assert restarted != server and alive(restarted)
+    # Nothing lost: every version is still there, the new one validated and served.
+    status = qs.model_status()
+    assert {v["version"] for v in status["versions"]} == before | {version}
+    assert status["deployed"] == version
+    assert status["versions"][0]["validation"]["status"] == "passed"
+    # The training run's record and its MLflow run agree.
+    record = json.loads((runs / f"{run_id}.json").read_text())
+    assert record["status"] == "succeeded"
+    url = json.loads(state_path.read_text())["url"]
+    with urllib.request.urlopen(
+        f"{url}/api/2.0/mlflow/runs/get?run_id={record['mlflow_run_id']}", timeout=10
+    ) as answer:
+        assert json.loads(answer.read())["run"]["info"]["status"] == "FINISHED"
 
 
 def test_undeploy_flow_prints_its_record(qs: Project) -> None:
