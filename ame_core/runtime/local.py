@@ -46,6 +46,9 @@ from ame_core.tracking import end_pending_runs
 if TYPE_CHECKING:
     from ame_core.resolve import ResolvedTask
 
+# How often a pipeline whose supervisor vanished is resumed before it is marked failed.
+MAX_PIPELINE_RESUMES = 3
+
 
 class LocalBackend(Backend):
     name = "local"
@@ -218,6 +221,8 @@ class LocalBackend(Backend):
                 record.extra.get("supervisor_pid"), record.extra.get("supervisor_start")
             ):
                 return record
+            if record.kind == "pipeline" and self._resume_pipeline(record, pid):
+                return record
             # The supervisor is gone without recording an end: whatever it ran is unsupervised.
             procs.stop_run(record.id, record.extra.get("child_pgid"), grace=2)
             record.status = RunStatus.FAILED
@@ -230,6 +235,22 @@ class LocalBackend(Backend):
         _end_mlflow_quietly(record, "FAILED")
         self.drain()
         return record
+
+    def _resume_pipeline(self, record: RunRecord, pid: Any) -> bool:
+        """A pipeline whose supervisor vanished gets a new one (caller holds the lock), which
+        reattaches to the step runs: they are runs of their own and went on meanwhile."""
+        resumes = int(record.extra.get("resumes") or 0)
+        if resumes >= MAX_PIPELINE_RESUMES or self.store.cancel_marker(record.id).exists():
+            return False
+        record.extra["resumes"] = resumes + 1
+        with open(self.store.log_path(record.id), "ab") as log:
+            log.write(
+                f"[ame] the pipeline's supervisor (pid {pid}) vanished; resumed "
+                f"(attempt {resumes + 2})\n".encode()
+            )
+        self._spawn(record)
+        self.store.write(record)
+        return True
 
     def list_runs(self, project: str | None = None) -> list[RunRecord]:
         records = [self._refresh(r) for r in self.store.all()]

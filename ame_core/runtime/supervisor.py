@@ -298,6 +298,9 @@ class Supervisor:
     # --- a pipeline ---------------------------------------------------------------------------
 
     def run_pipeline(self) -> None:
+        """Run the groups in order. Resumable: the step runs of each group are recorded as they
+        are submitted (`extra["groups"]`), so a supervisor started again after the first one
+        died reattaches to them instead of starting them twice."""
         from ame_core.runtime.local import LocalBackend
         from ame_core.runtime.prepared import PreparedTask
         from ame_core.tracking import TrackingError, start_task_run
@@ -308,13 +311,14 @@ class Supervisor:
         )
         resolved = PreparedTask.from_json(rec.extra["pipeline"])
         uri = rec.extra["tracking_uri"]
-        try:
-            mlflow_run_id, experiment_id = start_task_run(
-                uri, self.project_dir, rec.project, rec.task, rec.id, kind="pipeline"
-            )
-        except TrackingError as exc:
-            return self.finish(RunStatus.FAILED, str(exc))
-        self.update(mlflow_run_id=mlflow_run_id, mlflow_experiment_id=experiment_id)
+        if not rec.mlflow_run_id:
+            try:
+                mlflow_run_id, experiment_id = start_task_run(
+                    uri, self.project_dir, rec.project, rec.task, rec.id, kind="pipeline"
+                )
+            except TrackingError as exc:
+                return self.finish(RunStatus.FAILED, str(exc))
+            self.update(mlflow_run_id=mlflow_run_id, mlflow_experiment_id=experiment_id)
         backend = LocalBackend(self.project_dir)
         context = RunContext(
             project_dir=self.project_dir,
@@ -323,31 +327,44 @@ class Supervisor:
             env=rec.extra.get("context_env") or {},
             parent_id=rec.id,
         )
+        groups: list[list[str]] = list(self.record.extra.get("groups") or [])
         for index, step in enumerate(resolved.steps):
             group = _flatten_group(step)
             names = ", ".join(s.name for s in group)
-            self.note(f"pipeline step {index + 1}/{len(resolved.steps)}: {names}")
-            started: list[RunRecord] = []
-            try:
-                for task in group:
-                    started.append(backend.submit(task, context))
-                    self.note(f"  {task.name}: run {started[-1].id}")
-            except BackendError as exc:
-                for r in started:
-                    backend.cancel(r.id)
-                return self.finish(RunStatus.FAILED, f"step {index + 1}: {exc}")
-            outcome = self.wait_group(backend, [r.id for r in started], [t.name for t in group])
+            ids = list(groups[index]) if index < len(groups) else []
+            if len(ids) == len(group):
+                self.note(f"pipeline step {index + 1}/{len(resolved.steps)}: {names} (reattached)")
+                resumed = True
+            else:
+                self.note(f"pipeline step {index + 1}/{len(resolved.steps)}: {names}")
+                resumed = False
+                try:
+                    for task in group[len(ids) :]:
+                        ids.append(backend.submit(task, context).id)
+                        groups[index:] = [ids]
+                        self.update(extra={"groups": groups})
+                        self.note(f"  {task.name}: run {ids[-1]}")
+                except BackendError as exc:
+                    for run_id in ids:
+                        backend.cancel(run_id)
+                    return self.finish(RunStatus.FAILED, f"step {index + 1}: {exc}")
+            outcome = self.wait_group(backend, ids, [t.name for t in group], from_end=resumed)
             if outcome is not None:
                 status, reason, code = outcome
                 return self.finish(status, reason, code)
         self.finish(RunStatus.SUCCEEDED, None, 0)
 
     def wait_group(
-        self, backend: Any, ids: list[str], names: list[str]
+        self, backend: Any, ids: list[str], names: list[str], from_end: bool = False
     ) -> tuple[RunStatus, str, int | None] | None:
         """Wait for a group, copying its steps' logs into the pipeline's (each line prefixed
-        with the step's name); a failed step cancels the rest of the group."""
+        with the step's name); a failed step cancels the rest of the group. `from_end`: a
+        reattached group's logs are copied from where they are now (what came before is in
+        the pipeline's log already, or in each step's own)."""
         offsets = dict.fromkeys(ids, 0)
+        if from_end:
+            for run_id in ids:
+                offsets[run_id] = _log_size(backend, run_id)
         partial = dict.fromkeys(ids, "")
 
         def copy_logs(final: bool = False) -> None:
@@ -425,6 +442,13 @@ def shell_argv(command: str) -> list[str]:
 
 def _pids(pids: list[int]) -> str:
     return ", ".join(str(p) for p in pids)
+
+
+def _log_size(backend: Any, run_id: str) -> int:
+    try:
+        return os.path.getsize(backend.store.log_path(run_id))
+    except OSError:
+        return 0
 
 
 def _flatten_group(step: Any) -> list[Any]:

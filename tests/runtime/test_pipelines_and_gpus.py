@@ -3,6 +3,7 @@ the rest of its group) and GPU admission with a two-GPU inventory (AME_FAKE_GPUS
 
 from __future__ import annotations
 
+import json
 import time
 
 from runtime_support import Env
@@ -98,3 +99,39 @@ def test_cancel_a_queued_run(rt: Env) -> None:
     assert rt.record(waiting)["status"] == "cancelled"  # never started afterwards
     assert not (rt.gpus / waiting).exists()
     (rt.gpus / "release").unlink()
+
+
+def test_a_pipeline_whose_supervisor_is_killed_is_resumed_by_the_next_look(rt: Env) -> None:
+    import os
+    import signal
+
+    _clear(rt)
+    started = rt.ame("task", "run", "pipe_slow", "--detach", "--json")
+    assert started.returncode == 0, started.stderr
+    run_id = json.loads(started.stdout)["id"]
+    deadline = time.monotonic() + 60
+    while not rt.record(run_id)["step_ids"] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    first_step = rt.record(run_id)["step_ids"][0]
+    pid = rt.record(run_id)["extra"]["supervisor_pid"]
+    os.kill(pid, signal.SIGKILL)  # while step_slow runs
+    time.sleep(0.5)
+
+    looked = rt.ame("runs", "--json")  # the next look notices and resumes it
+    assert looked.returncode == 0, looked.stderr
+    record = rt.record(run_id)
+    assert record["status"] == "running" and record["extra"]["resumes"] == 1
+    assert record["extra"]["supervisor_pid"] != pid
+
+    deadline = time.monotonic() + 120
+    while rt.record(run_id)["status"] == "running" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    record = rt.record(run_id)
+    assert record["status"] == "succeeded", record["reason"]
+    steps = [rt.record(s) for s in record["step_ids"]]
+    # step_slow was reattached, not started again; step_c ran after it
+    assert [s["task"] for s in steps] == ["step_slow", "step_c"]
+    assert steps[0]["id"] == first_step
+    assert all(s["status"] == "succeeded" for s in steps)
+    log = (rt.project / ".ame" / "runs" / f"{run_id}.log").read_text()
+    assert "vanished; resumed" in log and "(reattached)" in log
