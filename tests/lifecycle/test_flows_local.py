@@ -20,7 +20,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from lifecycle_support import ame_env, copy_quickstart, kill_processes_under, shared_cache
+from lifecycle_support import (
+    ame_env,
+    copy_quickstart,
+    kill_processes_under,
+    processes_under,
+    shared_cache,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -243,6 +249,47 @@ def test_the_local_mlflow_server_killed_mid_flow_is_restarted_and_nothing_is_los
         assert json.loads(answer.read())["run"]["info"]["status"] == "FINISHED"
 
 
+def test_kill_9_of_a_deploy_mid_start_leaves_no_orphan_server(qs: Project) -> None:
+    served = qs.model_status()["deployed"]
+    state_path = qs.dir / ".ame" / "serving" / f"{MODEL}.json"
+    cli = qs.start("model", "deploy", MODEL, "--version", "1")
+    flow_id = wait_for(
+        lambda: next((f for f in qs.flow_ids() if qs.record(f)["kind"] == "deploy"), None),
+        120,
+        "the deploy flow",
+    )
+    # The new version's server is starting beside the served one: kill the command and its
+    # driver (the process that started that server).
+    starting = wait_for(
+        lambda: ((json.loads(state_path.read_text()).get("pending") or {}).get("server") or {}).get(
+            "pid"
+        ),
+        120,
+        "the new server to be recorded",
+    )
+    driver = qs.record(flow_id)["driver"]["pid"]
+    cli.send_signal(signal.SIGKILL)
+    cli.communicate(timeout=30)
+    os.kill(driver, signal.SIGKILL)
+    wait_for(lambda: not alive(driver), 30, "the driver to die")
+
+    # The next command settles it: the flow is resumed and the start finished (or rolled back
+    # and done again); never two servers, never one nobody knows.
+    qs.model_status()  # the next `ame` command that looks
+    final = qs.wait_finished(flow_id)
+    assert final["status"] == "succeeded", final["reason"]
+    assert final["resumes"] == 1
+    status = qs.model_status()
+    assert status["deployed"] == "1" and status["endpoint"]["version"] == "1"
+    assert status["endpoint"]["status"] == "ready"
+    state = json.loads(state_path.read_text())
+    assert "pending" not in state
+    servers = [line for line in processes_under(qs.root) if "models serve" in line]
+    assert len(servers) == 1 and f"models:/{MODEL}/1" in servers[0], servers
+    assert served != "1"
+    assert starting == state["server"]["pid"] or not alive(starting)
+
+
 def test_undeploy_flow_prints_its_record(qs: Project) -> None:
     done = qs.ame("model", "undeploy", MODEL, "--json")
     assert done.returncode == 0, done.stderr
@@ -252,3 +299,4 @@ def test_undeploy_flow_prints_its_record(qs: Project) -> None:
     assert qs.model_status()["endpoint"] is None
     shown = qs.ame("flow", "show", record["id"])
     assert "undeploy  done" in shown.stdout and "logreg is no longer served" in shown.stdout
+    assert not [line for line in processes_under(qs.root) if "models serve" in line]
