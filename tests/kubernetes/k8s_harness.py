@@ -23,11 +23,13 @@ RESOURCES = (
     "v1/services",
     "v1/namespaces",
     "v1/nodes",
+    "v1/serviceaccounts",
     "batch/v1/jobs",
     "batch/v1/cronjobs",
     "apps/v1/deployments",
     "networking.k8s.io/v1/ingresses",
     "authorization.k8s.io/v1/selfsubjectaccessreviews",
+    "authorization.k8s.io/v1/localsubjectaccessreviews",
 )
 NAMESPACE = "ame-test"
 CLUSTER_MLFLOW = "http://mlflow.ame.svc:5000"
@@ -177,7 +179,12 @@ def official_client(kmock_server: KmockServer) -> Any:
 
 @pytest.fixture
 def cluster(kmock_server: KmockServer, kubeconfig: Path) -> Any:
-    return Kubelet(kmock_server)
+    kubelet = Kubelet(kmock_server)
+    kubelet.service_account(DRIVER_SERVICE_ACCOUNT)  # deploy/rbac.yaml, applied
+    return kubelet
+
+
+DRIVER_SERVICE_ACCOUNT = "ame-flow-driver"
 
 
 class Kubelet:
@@ -194,6 +201,10 @@ class Kubelet:
         self.apps = client.AppsV1Api(self.api)
         self._counter = 0
         self._logs: dict[tuple[str, bool], str] = {}
+
+    def service_account(self, name: str) -> None:
+        body = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": name}}
+        self.core.create_namespaced_service_account(self.namespace, body, _preload_content=False)
 
     def jobs(self) -> list[dict[str, Any]]:
         return self._items(self.batch.list_namespaced_job(self.namespace, _preload_content=False))

@@ -213,9 +213,11 @@ def test_watch_waits_for_the_end(cluster: Kubelet, quickstart) -> None:
     assert final.status is RunStatus.SUCCEEDED
 
 
-def test_pipeline_steps_run_in_order_and_any_process_carries_on(
+def test_pipeline_steps_run_in_order_and_its_driver_carries_on(
     cluster: Kubelet, tmp_path: Path, mlflow_uri: str
 ) -> None:
+    """A read starts nothing; each round of the pipeline's driver (`advance_pipeline`, what
+    its driver Job does in a loop, here from a new backend) starts the next group."""
     project, analysis = load_example("pipeline", tmp_path)
     context = RunContext(project_dir=project, project="pipeline_demo", tracking_uri=mlflow_uri)
     pipeline = analysis.resolver.resolve_by_name("full_pipeline")
@@ -238,13 +240,16 @@ def test_pipeline_steps_run_in_order_and_any_process_carries_on(
         cluster.finished(pod, step, exit_code=code)
 
     finish(first)
-    # Another process (a new backend) looks at the pipeline: it starts the parallel group.
+    # Reading the pipeline has no side effects: the next group is not started by a look.
     other = KubernetesBackend(project)
     assert other.get_run(record.id).status is RunStatus.RUNNING
+    assert step_jobs() == [first]
+    # A round of its driver (another process: a new backend) starts the parallel group.
+    assert other.advance_pipeline(record.id).status is RunStatus.RUNNING
     assert step_jobs() == sorted([first, a, b])
     finish(a)
     finish(b)
-    other.get_run(record.id)
+    other.advance_pipeline(record.id)
     assert step_jobs() == sorted([first, a, b, last])
     # Step runs are their own runs, linked to the pipeline and to its MLflow run.
     step = other.get_run(last)
@@ -253,6 +258,8 @@ def test_pipeline_steps_run_in_order_and_any_process_carries_on(
         record.mlflow_run_id
     )
     finish(last)
+    assert KubernetesBackend(project).get_run(record.id).status is RunStatus.SUCCEEDED
+    other.advance_pipeline(record.id)  # the driver's last round records the end
     done = KubernetesBackend(project).get_run(record.id)
     assert done.status is RunStatus.SUCCEEDED
     assert mlflow_run(mlflow_uri, record.mlflow_run_id).info.status == "FINISHED"

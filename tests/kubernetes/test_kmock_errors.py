@@ -142,8 +142,8 @@ def test_409_conflict_is_a_clear_message_and_apply_recovers(cluster: Kubelet) ->
 def test_409_a_step_started_by_another_process(
     cluster: Kubelet, tmp_path: Path, mlflow_uri: str
 ) -> None:
-    """Two processes carry a pipeline on at once: the one that loses the race (409) steps back
-    and deletes the MLflow run it had created."""
+    """Two drivers carry a pipeline on at once (a resumed one and the one it replaced): the
+    one that loses the race (409) steps back and deletes the MLflow run it had created."""
     project, analysis = load_example("pipeline", tmp_path)
     context = RunContext(project_dir=project, project="pipeline_demo", tracking_uri=mlflow_uri)
     backend = KubernetesBackend(project)
@@ -162,7 +162,7 @@ def test_409_a_step_started_by_another_process(
     job_a = json.loads(cm["data"]["steps.json"])[a]
     cluster.batch.create_namespaced_job(NAMESPACE, job_a, _preload_content=False)
 
-    assert backend.get_run(record.id).status is RunStatus.RUNNING
+    assert backend.advance_pipeline(record.id).status is RunStatus.RUNNING
     names = [j["metadata"]["name"] for j in cluster.jobs()]
     assert names.count(a) == 1 and b in names
     from ame_core.tracking import client

@@ -2,9 +2,11 @@
 
 A task run is a Job (its name is the run id) plus a record ConfigMap (`ame-run-<id>`) that
 outlives the Job (TTL clean-up, cancel), so any `ame` process finds every run by its labels.
-A pipeline is a record whose `steps.json` holds every step's Job; whichever process looks at
-the pipeline next creates the next group's Jobs (deterministic names: a second process gets
-409 and knows it is done), so a pipeline carries on without the process that started it.
+A pipeline is a record whose `steps.json` holds every step's Job, carried on by a flow of
+kind "pipeline" whose driver Job (ame_core.runtime.kubernetes.flows) starts each next group
+(`advance_pipeline`; deterministic names: a second driver gets 409 and knows it is done), so a
+pipeline goes on with no client at all. Reads (`get_run`, `list_runs`) only compute status:
+they never create or delete an object.
 """
 
 from __future__ import annotations
@@ -80,6 +82,8 @@ class KubernetesBackend(Backend):
         self.allow_dirty = allow_dirty
         # The tracking URI this process reaches MLflow at (None: the one the submitter used).
         self.tracking_uri = tracking_uri
+        # Set in a flow's driver: the flow it drives (it ends that flow itself).
+        self.driving_flow: str | None = None
 
     # --- connection -----------------------------------------------------------------------
 
@@ -222,13 +226,49 @@ class KubernetesBackend(Backend):
             if task.is_pipeline:
                 steps = {s.run_id: s.job for group in plan.groups for s in group}
                 self._create(plans.record_object(namespace, plan.record, steps))
-                return self.get_run(run_id)
+                return self._start_pipeline(plan, context, mlflow_run_id, allow_dirty)
             self._create(plan.job)
         except BackendError as exc:
             self._end_mlflow(context.tracking_uri, mlflow_run_id, RunStatus.FAILED, str(exc))
             raise
         self._save_record(plan.record)
         return self._to_record(plan.record, Observed(RunStatus.QUEUED, "submitted"))
+
+    def _start_pipeline(
+        self, plan: plans.PipelinePlan, context: RunContext, mlflow_run_id: str, allow_dirty: bool
+    ) -> RunRecord:
+        """Start the first group (a submit creates) and the pipeline's driver, which starts
+        every later group; a pipeline whose driver cannot start is failed at once."""
+        from ame_core.flows import control
+        from ame_core.flows.records import FLOW_STEPS
+
+        data = plan.record
+        flow = control.start(
+            self.flow_store(),
+            "pipeline",
+            context.project,
+            self.name,
+            task=plan.task,
+            params={
+                "run_id": plan.run_id,
+                "code_mlflow_run": mlflow_run_id,
+                "allow_dirty": allow_dirty,
+            },
+            origin={
+                "project_dir": str(context.project_dir),
+                "tracking_uri": plans.redact(context.tracking_uri),
+                "context": self.kube_context,
+                "namespace": self.namespace,
+            },
+            steps=FLOW_STEPS["pipeline"],
+        )
+        data["flow_id"] = flow.id
+        if flow.status.finished:
+            seen = Observed(RunStatus.FAILED, flow.reason or "its driver could not start")
+            self._finalize(data, seen, [])
+            raise BackendError(f"pipeline {plan.run_id}: {seen.reason}")
+        self._save_record(data)
+        return self.advance_pipeline(plan.run_id)
 
     def _prepare_code(
         self, project_dir: Path, allow_dirty: bool
@@ -332,7 +372,7 @@ class KubernetesBackend(Backend):
             data = _record_from_job(job)
             return self._refresh(data, job, self._pods(run_id))
         if data.get("kind") == "pipeline" or steps is not None:
-            return self._refresh_pipeline(data, steps or {})
+            return self._refresh_pipeline(data, steps or {}, act=False)
         if data.get("final"):
             return self._to_record(data, None)
         job = self._read("Job", data.get("job") or run_id)
@@ -463,6 +503,9 @@ class KubernetesBackend(Backend):
                 "context": self.kube.context,
                 "job": data.get("job"),
                 "code": data.get("code"),
+                # The flow and step that submitted the run: a resumed driver finds it again.
+                "context_env": dict(data.get("context_env") or {}),
+                "flow_id": data.get("flow_id"),
             },
         )
 
@@ -471,7 +514,12 @@ class KubernetesBackend(Backend):
         if project:
             labels[n.LABEL_PROJECT] = n.label_value(project)
         records = self._list("ConfigMap", {**labels, n.LABEL_RECORD: "true"})
-        jobs = {j["metadata"]["name"]: j for j in self._list("Job", labels)}
+        # A flow's driver Job is no run (`ame flow list` shows flows).
+        jobs = {
+            j["metadata"]["name"]: j
+            for j in self._list("Job", labels)
+            if (j["metadata"].get("labels") or {}).get(n.LABEL_COMPONENT) != n.COMPONENT_DRIVER
+        }
         pods: dict[str, list[dict[str, Any]]] = {}
         for pod in self._list("Pod", labels):
             run = ((pod.get("metadata") or {}).get("labels") or {}).get(n.LABEL_RUN_ID)
@@ -488,7 +536,7 @@ class KubernetesBackend(Backend):
                 continue
             seen_jobs.add(data.get("job") or data["id"])
             if data.get("kind") == "pipeline" or steps is not None:
-                out.append(self._refresh_pipeline(data, steps or {}))
+                out.append(self._refresh_pipeline(data, steps or {}, act=False))
             else:
                 job_name = data.get("job") or data["id"]
                 out.append(self._refresh(data, jobs.get(job_name), pods.get(data["id"], [])))
@@ -504,7 +552,22 @@ class KubernetesBackend(Backend):
 
     # --- pipelines ------------------------------------------------------------------------
 
-    def _refresh_pipeline(self, data: dict[str, Any], steps: dict[str, Any]) -> RunRecord:
+    def advance_pipeline(self, run_id: str) -> RunRecord:
+        """One round of a pipeline's driver: start the next group's Jobs, stop the rest of a
+        group whose step failed, record the end. Idempotent; only drivers (and submit) call it."""
+        data, steps = self._load_record(run_id)
+        if data is None:
+            raise BackendError(f"no pipeline '{run_id}' in namespace '{self.namespace}'")
+        if data.get("kind") != "pipeline" and steps is None:
+            raise BackendError(f"run {run_id} is not a pipeline")
+        return self._refresh_pipeline(data, steps or {}, act=True)
+
+    def _refresh_pipeline(
+        self, data: dict[str, Any], steps: dict[str, Any], *, act: bool
+    ) -> RunRecord:
+        """The pipeline's status from its steps'. `act` (its driver): also start the next
+        group, cancel the rest of a failed group and record the end; otherwise (a read) only
+        say what is so."""
         if data.get("final"):
             return self._to_record(data, None)
         states = self._step_states(data["id"])
@@ -517,8 +580,7 @@ class KubernetesBackend(Backend):
                     started = min(started or state.started_at, state.started_at)
         if data.get("cancelled"):
             seen = Observed(RunStatus.CANCELLED, "cancelled", started_at=started)
-            self._finalize(data, seen, [])
-            return self._to_record(data, None)
+            return self._end_pipeline(data, seen, act)
         for index, group in enumerate(groups):
             group_states = {run_id: states.get(run_id) for run_id in group}
             bad = [
@@ -530,33 +592,43 @@ class KubernetesBackend(Backend):
                 run_id, state = bad[0]
                 # A failed step stops the pipeline and the rest of its group.
                 for other, s in group_states.items():
-                    if s is not None and not s.status.finished:
+                    if act and s is not None and not s.status.finished:
                         self.cancel(other)
                 task = (data.get("step_tasks") or {}).get(run_id, run_id)
                 word = "was cancelled" if state.status is RunStatus.CANCELLED else "failed"
                 why = f"step {task} ({run_id}) {word}" + (
                     f": {state.reason}" if state.reason else ""
                 )
-                self._finalize(data, Observed(RunStatus.FAILED, why, started_at=started), [])
-                return self._to_record(data, None)
+                seen = Observed(RunStatus.FAILED, why, started_at=started)
+                return self._end_pipeline(data, seen, act)
             if all(
                 s is not None and s.status is RunStatus.SUCCEEDED for s in group_states.values()
             ):
                 continue
             missing = [run_id for run_id, s in group_states.items() if s is None]
-            for run_id in missing:
-                self._start_step(data, run_id, steps.get(run_id))
+            if act:
+                for run_id in missing:
+                    self._start_step(data, run_id, steps.get(run_id))
+            waiting = "" if act or not missing else " (starting: its driver starts the steps)"
             return self._to_record(
                 data,
                 Observed(
                     RunStatus.RUNNING,
                     f"group {index + 1} of {len(groups)}: "
-                    + ", ".join((data.get("step_tasks") or {}).get(r, r) for r in group),
+                    + ", ".join((data.get("step_tasks") or {}).get(r, r) for r in group)
+                    + waiting,
                     started_at=started,
                 ),
             )
-        self._finalize(data, Observed(RunStatus.SUCCEEDED, None, 0, started), [])
-        return self._to_record(data, None)
+        return self._end_pipeline(data, Observed(RunStatus.SUCCEEDED, None, 0, started), act)
+
+    def _end_pipeline(self, data: dict[str, Any], seen: Observed, act: bool) -> RunRecord:
+        """The driver records the end (and ends the MLflow run); a read only reports it."""
+        if act:
+            self._finalize(data, seen, [])
+            return self._to_record(data, None)
+        seen.ended_at = seen.ended_at or time.time()
+        return self._to_record(data, seen)
 
     def _step_states(self, pipeline_id: str) -> dict[str, Observed]:
         labels = {n.MANAGED_BY: n.MANAGED_BY_VALUE, n.LABEL_PARENT: pipeline_id}
@@ -655,6 +727,8 @@ class KubernetesBackend(Backend):
                 pass
         if data.get("job"):
             self.delete("Job", data["job"], propagation="Foreground")
+        if data.get("flow_id"):
+            self._stop_flow(data["flow_id"])
         now = time.time()
         self._finalize(
             data,
@@ -662,6 +736,34 @@ class KubernetesBackend(Backend):
             self._pods(run_id) if data.get("kind") != "pipeline" else [],
         )
         return self._to_record(data, None)
+
+    def _stop_flow(self, flow_id: str) -> None:
+        """A cancelled pipeline's flow is cancelled too, and its driver Job deleted (unless
+        this is that driver, which ends its flow itself)."""
+        from ame_core.flows.records import FlowStatus, StepStatus
+        from ame_core.flows.store import FlowError
+
+        if self.driving_flow == flow_id:
+            return
+        store = self.flow_store()
+
+        def cancelled(record: Any) -> None:
+            if record.status.finished:
+                return
+            for step in record.steps:
+                if not step.status.finished:
+                    step.status = StepStatus.CANCELLED
+            record.status, record.reason = FlowStatus.CANCELLED, "cancelled by user"
+            record.ended_at = time.time()
+            record.event("flow cancelled: its pipeline was cancelled")
+
+        try:
+            record = store.update(flow_id, cancelled)
+        except FlowError:
+            return  # no such flow (any more): nothing to stop
+        job = (record.driver or {}).get("job")
+        if job:
+            self.delete("Job", job, propagation="Foreground")
 
     # --- logs -----------------------------------------------------------------------------
 
@@ -855,6 +957,13 @@ class KubernetesBackend(Backend):
             return  # expired: the caller re-lists (get_run) and watches again
         except KubeError:
             time.sleep(0.5)
+
+    # --- flows ----------------------------------------------------------------------------
+
+    def flow_store(self) -> Any:
+        from ame_core.runtime.kubernetes.flows import KubernetesFlowStore
+
+        return KubernetesFlowStore(self)
 
     # --- model serving --------------------------------------------------------------------
 

@@ -18,6 +18,16 @@ CODE_ARTIFACT_DIR = "ame"
 CODE_ARTIFACT = "ame/code.tar.gz"
 TASK_CONTAINER = "task"
 CODE_CONTAINER = "fetch-code"
+DRIVER_CONTAINER = "driver"
+AME_CONTAINER = "fetch-ame"
+DRIVER_ARTIFACT_DIR = "ame/driver"
+DRIVER_DIST = f"{WORKSPACE}/ame-dist"
+DRIVER_MODULE = "ame_core.runtime.kubernetes.flow_driver"
+# An optional Secret whose keys become the driver's environment (MLFLOW_TRACKING_TOKEN, ...):
+# credentials reach the driver by reference, never as values in its Job.
+DRIVER_ENV_SECRET = "ame-flow-driver-env"
+# Small: a driver submits Jobs and polls the API; it computes nothing.
+DRIVER_RESOURCES = {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"memory": "1Gi"}}
 SERVING_PORT = 8080
 PLACEHOLDER_RUN = "<created-at-submit>"
 
@@ -242,6 +252,166 @@ def job(run: TaskRun) -> dict[str, Any]:
             "annotations": run_annotations(run),
         },
         "spec": spec,
+    }
+
+
+@dataclass
+class DriverSpec:
+    """Everything a flow's driver Job needs; built by the flow store or the dry run."""
+
+    flow_id: str
+    kind: str  # the flow's kind: train, validate, deploy, pipeline, ...
+    project: str
+    namespace: str
+    attempt: int  # 1, then 2 for the first resume, ...
+    image: str
+    tracking_uri: str  # MLflow as seen from the cluster
+    mlflow_image: str
+    git_image: str
+    ame_version: str
+    # The project's files, for flows that read ame.yml (None: a pipeline needs only its record).
+    code: CodeSource | None = None
+    # With no driver image: the MLflow run holding the client's ame wheel, and its file name.
+    wheel_run_id: str | None = None
+    wheel: str | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    service_account: str | None = None
+    ttl_seconds: int | None = 86400
+
+    @property
+    def job_name(self) -> str:
+        return n.driver_job_name(self.flow_id, self.attempt)
+
+
+def driver_labels(spec: DriverSpec) -> dict[str, str]:
+    return {
+        **n.base_labels(spec.project),
+        n.LABEL_FLOW: spec.flow_id,
+        n.LABEL_COMPONENT: n.COMPONENT_DRIVER,
+    }
+
+
+def driver_command(spec: DriverSpec) -> list[str]:
+    args = [DRIVER_MODULE, "--namespace", spec.namespace, "--job", spec.job_name]
+    if spec.code is not None:
+        args += ["--project-dir", spec.code.workdir]
+    args.append(spec.flow_id)
+    if not spec.wheel:
+        return ["python", "-m", *args]
+    # No image with ame in it: install the exact wheel the client shipped, then run it.
+    install = (
+        "set -e; python -m pip install --no-cache-dir --disable-pip-version-check -q "
+        f"{shlex.quote(f'{DRIVER_DIST}/{spec.wheel}')}; "
+    )
+    return ["/bin/sh", "-c", install + "exec python -m " + shlex.join(args)]
+
+
+def driver_job(spec: DriverSpec) -> dict[str, Any]:
+    """A flow's driver: one pod (`backoffLimit: 0`) that runs the flow's steps in the cluster.
+    A driver that dies is not retried by the Job: the next `ame` that looks resumes the flow
+    with a new Job (attempt + 1), from its first unfinished step."""
+    labels = driver_labels(spec)
+    annotations = {
+        n.ANN_PROJECT: spec.project,
+        n.ANN_FLOW_KIND: spec.kind,
+        n.ANN_AME_VERSION: spec.ame_version,
+    }
+    mount = [{"name": "workspace", "mountPath": WORKSPACE}]
+    init: list[dict[str, Any]] = []
+    if spec.code is not None:
+        annotations[n.ANN_CODE] = spec.code.describe()
+        init.append(
+            code_init_container(spec.code, spec.mlflow_image, spec.git_image, spec.tracking_uri)
+        )
+    if spec.wheel:
+        artifact = f"{DRIVER_ARTIFACT_DIR}/{spec.wheel}"
+        script = (
+            "set -e; "
+            f'mlflow artifacts download --run-id "$AME_DRIVER_RUN_ID" --artifact-path {artifact} '
+            f"--dst-path {DRIVER_DIST} >/dev/null; "
+            f'echo "ame: {spec.wheel} from MLflow run $AME_DRIVER_RUN_ID"'
+        )
+        init.append(
+            {
+                "name": AME_CONTAINER,
+                "image": spec.mlflow_image,
+                "command": ["/bin/sh", "-c", script],
+                "env": [
+                    env_var("MLFLOW_TRACKING_URI", spec.tracking_uri),
+                    env_var("AME_DRIVER_RUN_ID", spec.wheel_run_id or PLACEHOLDER_RUN),
+                    env_var("MLFLOW_DISABLE_TELEMETRY", "true"),
+                ],
+                "volumeMounts": mount,
+            }
+        )
+    env = [env_var(k, v) for k, v in sorted(spec.env.items())]
+    env += [
+        env_var("AME_BACKEND", "kubernetes"),
+        env_var("MLFLOW_TRACKING_URI", spec.tracking_uri),
+        env_var("AME_CLUSTER_MLFLOW_URI", spec.tracking_uri),
+        env_var("MLFLOW_DISABLE_TELEMETRY", "true"),
+        env_var("AME_CLIENT_VERSION", spec.ame_version),
+        env_var("PYTHONUNBUFFERED", "1"),
+    ]
+    container: dict[str, Any] = {
+        "name": DRIVER_CONTAINER,
+        "image": spec.image,
+        "command": driver_command(spec),
+        "workingDir": spec.code.workdir if spec.code is not None else WORKSPACE,
+        "env": dedupe_env(env),
+        "envFrom": [{"secretRef": {"name": DRIVER_ENV_SECRET, "optional": True}}],
+        "resources": {k: dict(v) for k, v in DRIVER_RESOURCES.items()},
+        "volumeMounts": mount,
+    }
+    pod: dict[str, Any] = {
+        "restartPolicy": "Never",
+        "containers": [container],
+        "volumes": [{"name": "workspace", "emptyDir": {}}],
+    }
+    if init:
+        pod["initContainers"] = init
+    if spec.service_account:
+        pod["serviceAccountName"] = spec.service_account
+    job_spec: dict[str, Any] = {
+        "backoffLimit": 0,
+        "template": {
+            "metadata": {"labels": dict(labels), "annotations": dict(annotations)},
+            "spec": pod,
+        },
+    }
+    if spec.ttl_seconds is not None:
+        job_spec["ttlSecondsAfterFinished"] = int(spec.ttl_seconds)
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {
+            "name": spec.job_name,
+            "namespace": spec.namespace,
+            "labels": labels,
+            "annotations": annotations,
+        },
+        "spec": job_spec,
+    }
+
+
+def flow_record(
+    flow_id: str, namespace: str, project: str, kind: str, data: dict[str, Any]
+) -> dict[str, Any]:
+    """A flow's record: the flow's JSON, found by its labels from any `ame` process."""
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": n.flow_record_name(flow_id),
+            "namespace": namespace,
+            "labels": {
+                **n.base_labels(project),
+                n.LABEL_RECORD: n.FLOW_RECORD,
+                n.LABEL_FLOW: flow_id,
+                n.LABEL_KIND: n.label_value(kind),
+            },
+        },
+        "data": {"record.json": json.dumps(data, sort_keys=True)},
     }
 
 

@@ -22,6 +22,11 @@ LABEL_RECORD = "ame.dev/record"
 LABEL_SCHEDULE = "ame.dev/schedule"
 LABEL_SECRET_KEY = "ame.dev/secret-key"
 LABEL_COMPONENT = "app.kubernetes.io/component"
+LABEL_FLOW = "ame.dev/flow-id"
+# A flow's record is a ConfigMap like a run's, told apart by the value of LABEL_RECORD, so
+# run listings (LABEL_RECORD=true) never see flows.
+FLOW_RECORD = "flow"
+COMPONENT_DRIVER = "flow-driver"
 
 ANN_MLFLOW_RUN = "ame.dev/mlflow-run-id"
 ANN_MLFLOW_EXPERIMENT = "ame.dev/mlflow-experiment-id"
@@ -31,6 +36,9 @@ ANN_MODEL = "ame.dev/model-name"
 ANN_MODEL_VERSION = "ame.dev/model-version"
 ANN_CODE = "ame.dev/code"
 ANN_SECRET_KEY = "ame.dev/secret-key"
+ANN_FLOW_KIND = "ame.dev/flow-kind"
+ANN_CANCEL = "ame.dev/cancel-requested"
+ANN_AME_VERSION = "ame.dev/ame-version"
 
 # Job names also name their pods (plus a 5-character suffix) and CronJob names are limited
 # to 52 characters: keep every generated name within that.
@@ -74,6 +82,17 @@ def step_name(pipeline_run: str, index: int, task: str) -> str:
 
 def record_name(run_id: str) -> str:
     return f"ame-run-{run_id}"[:63].rstrip("-")
+
+
+def flow_record_name(flow_id: str) -> str:
+    return k8s_name(f"ame-{flow_id}", 63)
+
+
+def driver_job_name(flow_id: str, attempt: int) -> str:
+    """The driver Job of a flow's `attempt` (1, then 2 for the first resume, ...):
+    deterministic, so two processes resuming the same flow at once create one Job (409)."""
+    suffix = f"-{attempt}"
+    return k8s_name(f"ame-{flow_id}", MAX_NAME - len(suffix)) + suffix
 
 
 def model_name(model: str) -> str:

@@ -68,6 +68,8 @@ def record_data(
         "code": run.code.describe(),
         "cancelled": False,
         "final": None,
+        # AME_FLOW_ID / AME_FLOW_STEP: the flow step that submitted the run, if any.
+        "context_env": {k: v for k, v in (context.env or {}).items() if k.startswith("AME_FLOW_")},
     }
 
 

@@ -11,6 +11,8 @@
 | upload size limit | `AME_K8S_CODE_LIMIT` | `50Mi` |
 | MLflow URI seen from the cluster | `AME_CLUSTER_MLFLOW_URI` | the local tracking URI |
 | task pods' service account | `AME_K8S_SERVICE_ACCOUNT` | the namespace's default |
+| flow driver image (ame installed) | `AME_K8S_DRIVER_IMAGE` | none: `python:<client's>-slim` + the shipped wheel |
+| flow driver's service account | `AME_K8S_DRIVER_SERVICE_ACCOUNT` | `ame-flow-driver` (deploy/rbac.yaml) |
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ DEFAULT_GIT_IMAGE = "alpine/git:v2.47.2"
 DEFAULT_TTL = 86400
 DEFAULT_CODE_LIMIT = "50Mi"
 CODE_SOURCES = ("mlflow", "git")
+DEFAULT_DRIVER_SERVICE_ACCOUNT = "ame-flow-driver"
 
 
 def _mlflow_version() -> str:
@@ -48,6 +51,8 @@ class KubeSettings:
     code_limit: str = DEFAULT_CODE_LIMIT
     cluster_mlflow_uri: str | None = None
     service_account: str | None = None
+    driver_image: str | None = None
+    driver_service_account: str = DEFAULT_DRIVER_SERVICE_ACCOUNT
 
     def __post_init__(self) -> None:
         if not self.mlflow_image:
@@ -79,9 +84,33 @@ class KubeSettings:
             "code_limit": env.get("AME_K8S_CODE_LIMIT") or DEFAULT_CODE_LIMIT,
             "cluster_mlflow_uri": env.get("AME_CLUSTER_MLFLOW_URI") or None,
             "service_account": env.get("AME_K8S_SERVICE_ACCOUNT") or None,
+            "driver_image": env.get("AME_K8S_DRIVER_IMAGE") or None,
+            "driver_service_account": env.get("AME_K8S_DRIVER_SERVICE_ACCOUNT")
+            or DEFAULT_DRIVER_SERVICE_ACCOUNT,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
+
+    def to_env(self) -> dict[str, str]:
+        """These settings as the variables `from_env` reads (for a driver pod)."""
+        out = {
+            "AME_K8S_IMAGE": self.default_image,
+            "AME_K8S_PYTHON": self.default_python,
+            "AME_K8S_MLFLOW_IMAGE": self.mlflow_image,
+            "AME_K8S_GIT_IMAGE": self.git_image,
+            "AME_K8S_TTL": str(self.ttl_seconds),
+            "AME_K8S_CODE": self.code_source,
+            "AME_K8S_CODE_LIMIT": self.code_limit,
+            "AME_K8S_DRIVER_SERVICE_ACCOUNT": self.driver_service_account,
+        }
+        out.update({f"AME_K8S_IMAGE_{kind.upper()}": image for kind, image in self.images.items()})
+        if self.service_account:
+            out["AME_K8S_SERVICE_ACCOUNT"] = self.service_account
+        if self.driver_image:
+            out["AME_K8S_DRIVER_IMAGE"] = self.driver_image
+        if self.cluster_mlflow_uri:
+            out["AME_CLUSTER_MLFLOW_URI"] = self.cluster_mlflow_uri
+        return out
 
     def image_for(self, kind: str, python: str | None) -> str:
         template = self.images.get(kind, self.default_image)
