@@ -1,8 +1,11 @@
 """The AME console: a Textual app over ame_core (project file, backend, MLflow).
 
-State the views share lives here (project, runs, MLflow health); views watch it. All I/O runs
-in thread workers that post messages (see `messages`); handlers update state and widgets.
+State the views share lives here (project, runs, flows, MLflow health); views watch it. All I/O
+runs in thread workers that post messages (see `messages`); handlers update state and widgets.
 Nothing heavy is imported before the first frame: mlflow and the backend load in workers.
+
+Training, validation, deployment are flows (`ame_core.flows`): the console starts one and reads
+its record from then on, so quitting loses nothing; it tells when each one it saw ends.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from ame_tui.messages import (
     ActionFailed,
     BackendProblem,
     Finished,
+    FlowsFetched,
+    FlowStarted,
     ForceAsk,
     Launched,
     MlflowChecked,
@@ -38,6 +43,7 @@ VIEWS: dict[str, str] = {
     "runs": "Runs",
     "deploy": "Deployments",
     "problems": "Problems",
+    "flows": "Flows",
 }
 VIEW_ALIASES = {
     "task": "tasks",
@@ -48,6 +54,7 @@ VIEW_ALIASES = {
     "deploys": "deploy",
     "problem": "problems",
     "lint": "problems",
+    "flow": "flows",
     "help": "help",
     "quit": "quit",
     "q": "quit",
@@ -55,6 +62,8 @@ VIEW_ALIASES = {
 RUNS_POLL_ACTIVE = 1.0  # seconds between run lists while something runs
 RUNS_POLL_IDLE = 5.0
 PROJECT_POLL = 2.0
+FLOWS_POLL_ACTIVE = 1.0  # seconds between flow lists while one goes on or a view shows them
+FLOWS_POLL_IDLE = 5.0
 MLFLOW_OK_POLL = 15.0
 MLFLOW_BACKOFF = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
 WORKER_ERRORS_KEPT = 100
@@ -62,6 +71,7 @@ WORKER_ERRORS_KEPT = 100
 
 def _screens() -> dict[str, Any]:
     from ame_tui.screens.deployments import DeploymentsView
+    from ame_tui.screens.flows import FlowsView
     from ame_tui.screens.models import ModelsView
     from ame_tui.screens.problems import ProblemsView
     from ame_tui.screens.runs import RunsView
@@ -73,6 +83,7 @@ def _screens() -> dict[str, Any]:
         "runs": RunsView,
         "deploy": DeploymentsView,
         "problems": ProblemsView,
+        "flows": FlowsView,
     }
 
 
@@ -100,6 +111,7 @@ class AmeApp(App[None]):
         Binding("3", "view('runs')", "Runs", show=False, id="runs"),
         Binding("4", "view('deploy')", "Deployments", show=False, id="deploy"),
         Binding("5", "view('problems')", "Problems", show=False, id="problems"),
+        Binding("6", "view('flows')", "Flows", show=False, id="flows"),
     ]
 
     mlflow_state: reactive[str] = reactive("checking")
@@ -109,6 +121,8 @@ class AmeApp(App[None]):
     view_title: reactive[str] = reactive("")
     project: reactive[ProjectInfo | None] = reactive(None, always_update=True)
     runs: reactive[list[Any]] = reactive(list, always_update=True)
+    flows: reactive[list[Any]] = reactive(list, always_update=True)
+    flows_state: reactive[str] = reactive("")  # why flows cannot be listed ('' = they can)
 
     def __init__(
         self,
@@ -128,7 +142,11 @@ class AmeApp(App[None]):
         self._mlflow_failures = 0
         self._mlflow_timer: Any = None
         self._project_busy = False
-        self.pending: dict[int, str] = {}  # lifecycle steps waiting on their runs
+        self._flows_busy = False
+        self._flows_last = 0.0
+        self.flows_loaded = False
+        # flows seen going on, whose end is told once (also those started from the CLI)
+        self._flows_going: set[str] = set()
         self.worker_errors: list[WorkerCrashed] = []  # bugs a worker hit; the app ran on
         for name, screen in _screens().items():
             self.add_mode(name, screen)
@@ -150,6 +168,7 @@ class AmeApp(App[None]):
         self._check_mlflow()
         self.set_interval(PROJECT_POLL, self._watch_project)
         self.set_interval(1.0, self._maybe_poll_runs)
+        self.set_interval(FLOWS_POLL_ACTIVE, self._maybe_poll_flows)
 
     # --- read-only ---------------------------------------------------------------------------
 
@@ -278,6 +297,81 @@ class AmeApp(App[None]):
             self.notify(message.detail, title="backend", severity="error")
         self.backend_state = message.detail
 
+    # --- flows ----------------------------------------------------------------------------------
+
+    def _maybe_poll_flows(self) -> None:
+        """List flows often while one goes on or a view shows them, else now and then: a flow
+        started from the CLI shows up, and the end of each one seen going is told."""
+        if self._flows_busy:
+            return
+        busy = bool(self._flows_going) or getattr(self.screen, "WANTS_FLOWS", False)
+        interval = FLOWS_POLL_ACTIVE if busy or not self.flows_loaded else FLOWS_POLL_IDLE
+        if time.monotonic() - self._flows_last >= interval:
+            self.refresh_flows()
+
+    def refresh_flows(self) -> None:
+        if self._flows_busy:
+            return
+        self._flows_busy = True
+        self._flows_last = time.monotonic()
+        self._fetch_flows()
+
+    @background(exclusive=True, group="flows")
+    def _fetch_flows(self) -> None:
+        from ame_tui.services import actions
+
+        try:
+            flows = actions.list_flows(self.ctx)
+        except Exception as exc:  # noqa: BLE001 - the backend cannot list flows: one line
+            self.post_message(FlowsFetched(list(self.flows), one_line(exc)))
+        else:
+            self.post_message(FlowsFetched(flows))
+        finally:
+            self._flows_busy = False
+
+    def on_flows_fetched(self, message: FlowsFetched) -> None:
+        from ame_tui.services.flows import outcome_text
+
+        self.flows_state = message.error
+        if message.error:
+            return
+        ended = False
+        for record in message.flows:
+            if not record.status.finished:
+                self._flows_going.add(record.id)
+            elif record.id in self._flows_going:
+                self._flows_going.discard(record.id)
+                ended = True
+                ok = record.status.value == "succeeded"
+                self.notify(
+                    outcome_text(record),
+                    title=record.kind,
+                    severity="information" if ok else "error",
+                    timeout=10,
+                )
+        self.flows_loaded = True
+        self.flows = message.flows
+        if ended:  # what a flow changed (a version, a verdict, an endpoint) shows at once
+            self._refresh_screens()
+
+    def on_flow_started(self, message: FlowStarted) -> None:
+        from ame_tui.services.flows import started_text
+
+        record = message.record
+        self._flows_going.add(record.id)
+        self.flows = [record, *[f for f in self.flows if f.id != record.id]]
+        self.notify(started_text(record), title=record.kind)
+        if record.kind == "deploy":
+            self.action_view("deploy")
+        elif record.kind in ("train", "validate"):
+            self.open_flow(record.id)
+        self.refresh_flows()
+
+    def open_flow(self, flow_id: str) -> None:
+        from ame_tui.screens.flows import FlowDetailScreen
+
+        self.push_screen(FlowDetailScreen(flow_id))
+
     # --- MLflow health --------------------------------------------------------------------------
 
     @background(exclusive=True, group="mlflow-health")
@@ -313,12 +407,13 @@ class AmeApp(App[None]):
     # --- actions (each from a key, the palette or a view) ----------------------------------------
 
     def launch(self, what: str, label: str, **kwargs: Any) -> None:
-        """Start `what` (run/train/validate/deploy/undeploy/cancel) in a worker."""
-        action = "run_task" if what == "run" else what
+        """Start `what` in a worker: run (a task), train/validate/deploy/undeploy (a flow),
+        cancel (a run), cancel_flow."""
+        action = {"run": "run_task", "cancel_flow": "cancel"}.get(what, what)
         if not self.allowed(action):
             self.notify("read-only: nothing can be changed", severity="warning")
             return
-        if self.project is None and what != "cancel":
+        if self.project is None and what not in ("cancel", "cancel_flow"):
             self.notify("the project is still loading", severity="warning")
             return
         self.notify(f"{label} …", title=what)
@@ -330,72 +425,39 @@ class AmeApp(App[None]):
 
         info = self.project
         ctx = self.ctx
-        token = id(kwargs)
-        if what in ("train", "validate", "deploy"):
-            self.pending[token] = label
-
-        def submitted(record: Any) -> None:
-            self.post_message(Launched(what, record, label))
-
         try:
             if what == "run":
-                submitted(actions.run_task(ctx, info, kwargs["task"]))
+                self.post_message(
+                    Launched(what, actions.run_task(ctx, info, kwargs["task"]), label)
+                )
                 return
-            if what == "train":
-                text = actions.train(ctx, info, kwargs["model"], submitted)
-            elif what == "validate":
-                text = actions.validate(ctx, info, kwargs["model"], kwargs["version"], submitted)
-            elif what == "deploy":
-                model, version = kwargs["model"], kwargs["version"]
-                if not kwargs.get("force"):
-                    try:
+            if what in ("train", "validate", "deploy", "undeploy"):
+                model, version = kwargs["model"], kwargs.get("version")
+                force = bool(kwargs.get("force"))
+                if what == "deploy" and not force:
+                    try:  # asked here, so the user may insist before the flow starts
                         actions.check_deployable(ctx, info, model, version)
                     except actions.NeedsForce as exc:
                         self.post_message(ForceAsk(model, version, str(exc)))
                         return
-                self.post_message(Launched(what, None, label))
-                endpoint = actions.deploy(ctx, info, model, version, bool(kwargs.get("force")))
-                text = f"{model} v{version} {endpoint.status.value} at {endpoint.url}"
-            elif what == "undeploy":
-                was = actions.undeploy(ctx, info, kwargs["model"])
-                text = f"{kwargs['model']} " + ("stopped" if was else "was not served")
-            elif what == "cancel":
+                record = actions.start_flow(ctx, info, what, model, version, force)
+                self.post_message(FlowStarted(record))
+                return
+            if what == "cancel":
                 record = actions.cancel(ctx, kwargs["run_id"])
                 text = f"run {record.id} {record.status.value}"
+            elif what == "cancel_flow":
+                record = actions.cancel_flow(ctx, kwargs["flow_id"])
+                text = f"{record.title}: flow {record.id} {record.status.value}"
             else:
                 raise ValueError(what)
-        except Exception as exc:  # noqa: BLE001 - Lifecycle/Registry/BackendError: one line
+        except Exception as exc:  # noqa: BLE001 - Lifecycle/Registry/Backend/FlowError: one line
             self.post_message(ActionFailed(what, f"{label}: {one_line(exc)}"))
         else:
             self.post_message(Finished(what, text))
-        finally:
-            self.pending.pop(token, None)
-
-    async def action_quit(self) -> None:
-        """Quit; runs and deployments keep going. A lifecycle step still waiting on its run
-        (to record a verdict, to deploy) would not finish: ask first."""
-        if not self.pending:
-            self.exit()
-            return
-        from ame_tui.screens.dialogs import ConfirmScreen
-
-        steps = ", ".join(self.pending.values())
-        question = (
-            f"Still waiting on: {steps}.\nQuit anyway? The runs keep running, but what the TUI "
-            "would do when they end (record the verdict, deploy) will not happen."
-        )
-
-        def answer(yes: bool | None) -> None:
-            if yes:
-                self.exit()
-
-        self.push_screen(ConfirmScreen(question), answer)
 
     def on_launched(self, message: Launched) -> None:
         record = message.result
-        if message.what == "deploy":
-            self.action_view("deploy")
-            return
         self.runs = [record, *[r for r in self.runs if r.id != record.id]]
         self.notify(f"{message.label}: run {record.id} {record.status.value}", title="started")
         self.open_run(record.id)
@@ -404,6 +466,11 @@ class AmeApp(App[None]):
         self.notify(message.text, title=message.what, timeout=8)
         if message.what == "cancel":
             self.refresh_runs()
+        if message.what == "cancel_flow":
+            self.refresh_flows()
+        self._refresh_screens()
+
+    def _refresh_screens(self) -> None:
         for screen in self.screen_stack:
             refresh = getattr(screen, "refresh_data", None)
             if refresh is not None:
@@ -504,7 +571,10 @@ class AmeApp(App[None]):
                 out.append(
                     (f"Undeploy {name}", "u in Models", partial(self.confirm_undeploy, name))
                 )
-        out.append(("Quit", "q (runs keep running)", self.exit))
+        ui = self.ctx.mlflow_ui
+        if ui:
+            out.append(("Open the MLflow UI", ui, partial(self.open_url, ui)))
+        out.append(("Quit", "q (flows and runs keep going)", self.exit))
         return out
 
     def confirm_undeploy(self, model: str) -> None:
@@ -515,6 +585,18 @@ class AmeApp(App[None]):
                 self.launch("undeploy", f"undeploy {model}", model=model)
 
         self.push_screen(ConfirmScreen(f"Stop serving {model}?"), answer)
+
+    def confirm_cancel_flow(self, flow_id: str, title: str) -> None:
+        from ame_tui.screens.dialogs import ConfirmScreen
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self.launch("cancel_flow", f"cancel {title} ({flow_id})", flow_id=flow_id)
+
+        self.push_screen(
+            ConfirmScreen(f"Cancel flow {flow_id} ({title})?\nIts current run is cancelled too."),
+            answer,
+        )
 
     def confirm_cancel(self, run_id: str, task: str) -> None:
         from ame_tui.screens.dialogs import ConfirmScreen

@@ -36,13 +36,30 @@ class MlflowChecked(Message):
 
 
 class Launched(Message):
-    """An action finished starting: `what` is run/train/validate/deploy/undeploy/cancel."""
+    """A task run was submitted (`result`: its record)."""
 
     def __init__(self, what: str, result: Any, label: str) -> None:
         super().__init__()
         self.what = what
         self.result = result
         self.label = label
+
+
+class FlowStarted(Message):
+    """The console started a flow (its driver runs it); `record` is its first record."""
+
+    def __init__(self, record: Any) -> None:
+        super().__init__()
+        self.record = record
+
+
+class FlowsFetched(Message):
+    """The project's flows, newest first (`error`: the backend could not list them)."""
+
+    def __init__(self, flows: list[Any], error: str = "") -> None:
+        super().__init__()
+        self.flows = flows
+        self.error = error
 
 
 class ActionFailed(Message):

@@ -11,17 +11,17 @@ from pathlib import Path
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "tui",
-        help="open the terminal console: tasks, models, runs, logs, deployments",
+        help="open the terminal console: tasks, models, runs, flows, logs, deployments",
         description="A terminal console for the project: launch and watch runs, train, "
-        "validate and deploy models, follow logs, see problems in ame.yml. Closing it never "
-        "stops a run.",
+        "validate and deploy models (each a flow that finishes without the console), follow "
+        "logs, see problems in ame.yml. Closing it never stops a run or a flow.",
     )
     parser.add_argument(
         "--read-only", action="store_true", help="hide every action that changes anything"
     )
     parser.add_argument(
         "--view",
-        choices=("tasks", "models", "runs", "deploy", "problems"),
+        choices=("tasks", "models", "runs", "deploy", "problems", "flows"),
         default=None,
         help="the view to open first (default: models)",
     )
@@ -67,6 +67,9 @@ def build_context(args: argparse.Namespace):
         backend_factory=make_backend,
         backend_label=backend_label(args),
         read_only=bool(args.read_only),
+        mlflow_uri=args.mlflow_uri,
+        kube_context=args.context,
+        namespace=args.namespace,
     )
 
 
@@ -92,8 +95,8 @@ def run(args: argparse.Namespace) -> int:
     ctx = build_context(args)
     config = load_config(Path(args.config) if args.config else None)
     AmeApp(ctx, config, start_view=args.view).run()
-    # A worker may still wait on a run the user chose to leave running: do not wait for it
-    # (the run itself is a detached process and goes on).
+    # A worker may still be waiting (a flow's cancel, a slow backend): do not wait for it.
+    # Flows and runs are detached processes and go on.
     import threading
 
     if any(t is not threading.main_thread() and not t.daemon for t in threading.enumerate()):

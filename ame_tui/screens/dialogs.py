@@ -49,7 +49,9 @@ class JumpScreen(ModalScreen[str]):
     BINDINGS: ClassVar[list[Any]] = [Binding("escape", "cancel", "Cancel")]
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder="runs | models | tasks | deploy | problems | help", id="jump-input")
+        yield Input(
+            placeholder="runs | models | flows | tasks | deploy | problems | help", id="jump-input"
+        )
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.dismiss(event.value)

@@ -14,12 +14,14 @@ from textual.widgets import DataTable, Static
 
 def binding_rows(app: Any) -> list[tuple[str, str, str]]:
     from ame_tui.app import AmeApp, _screens
+    from ame_tui.screens.flows import FlowDetailScreen
     from ame_tui.screens.run_detail import RunDetailScreen
     from ame_tui.widgets.log_view import LogView
 
     keymap = getattr(app, "_keymap", {}) or {}
     sources: list[tuple[str, Any]] = [("everywhere", AmeApp)]
     sources += [(cls.VIEW_TITLE, cls) for cls in _screens().values()]
+    sources += [("Flow detail", FlowDetailScreen)]
     sources += [("Run detail", RunDetailScreen), ("Run detail log", LogView)]
     rows = [("everywhere", "ctrl+p", "command palette: every action")]
     for where, cls in sources:

@@ -1,6 +1,7 @@
-"""Models: each model of ame.yml with its registered versions from MLflow.
+"""Models: each model of ame.yml with its registered versions from MLflow, and its flow.
 
-`t` trains, `v` validates the selected version, `d` deploys it, `u` undeploys the model.
+`t` trains, `v` validates the selected version, `d` deploys it, `u` undeploys the model: each
+starts a flow, whose step shows in the FLOW column (the last flow's outcome once it ended).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from textual.widgets import DataTable, Static
 
 from ame_tui.screens.base import PolledView, age, now
 from ame_tui.services.errors import one_line
+from ame_tui.services.flows import FLOW_STYLE, where
+from ame_tui.services.flows import version_of as flow_version
 from ame_tui.widgets.table import selected_key, sync_rows
 from ame_tui.workers import background
 
@@ -26,12 +29,19 @@ class ModelsFetched(Message):
         self.endpoints = endpoints
 
 
+def flow_cell(record: Any) -> Text:
+    if record is None:
+        return Text("")
+    return Text(where(record), style=FLOW_STYLE.get(record.status.value, ""))
+
+
 class ModelsView(PolledView):
     POLL_SECONDS = 3.0
     TICK_SECONDS = 1.0
 
     VIEW_TITLE = "Models"
     WANTS_RUNS = True
+    WANTS_FLOWS = True
     BINDINGS: ClassVar[list[Any]] = [
         Binding("t", "train", "Train", id="train"),
         Binding("v", "validate", "Validate", id="validate"),
@@ -43,7 +53,17 @@ class ModelsView(PolledView):
     def compose_body(self) -> ComposeResult:
         yield from self.compose_summary_table(
             "models",
-            ("MODEL", "VERSION", "CREATED", "RUN", "METRICS", "VALIDATION", "DEPLOYED", "ALIASES"),
+            (
+                "MODEL",
+                "VERSION",
+                "CREATED",
+                "RUN",
+                "METRICS",
+                "VALIDATION",
+                "DEPLOYED",
+                "ALIASES",
+                "FLOW",
+            ),
         )
 
     def on_mount(self) -> None:
@@ -54,6 +74,7 @@ class ModelsView(PolledView):
         self.start_polling()
         self.watch(self.app, "project", lambda _: self.refresh_data(), init=False)
         self.watch(self.app, "mlflow_state", self._mlflow_changed, init=False)
+        self.watch(self.app, "flows", lambda _: self._show(), init=False)
         self._show()
 
     def _mlflow_changed(self, state: str) -> None:
@@ -112,18 +133,19 @@ class ModelsView(PolledView):
         for model in info.models:
             versions = self.versions.get(model.name, [])
             endpoint = self.endpoints.get(model.name)
+            flow = self._flow_of(model.name)
+            # the flow shows on its version's row, else on the model's first row
+            flow_row = flow_version(flow) if flow is not None else None
+            if flow_row not in {mv.version for mv in versions}:
+                flow_row = versions[0].version if versions else ""
             if not versions:
                 note = "loading …" if not self.loaded else "no versions yet: t trains"
-                rows.append(
-                    (
-                        f"{model.name}/",
-                        (Text(model.name, "bold"), "—", "", "", Text(note, "grey50"), "", "", ""),
-                    )
-                )
+                cells = (Text(model.name, "bold"), "—", "", "", Text(note, "grey50"), "", "", "")
+                rows.append((f"{model.name}/", (*cells, flow_cell(flow))))
             for mv in versions:
-                rows.append(
-                    (f"{model.name}/{mv.version}", self._cells(model.name, mv, endpoint, clock))
-                )
+                cells = self._cells(model.name, mv, endpoint, clock)
+                shown = flow if mv.version == flow_row else None
+                rows.append((f"{model.name}/{mv.version}", (*cells, flow_cell(shown))))
         sync_rows(self.query_one(DataTable), rows)
         text = Text(f" {len(info.models)} models")
         for model in info.models:
@@ -135,6 +157,12 @@ class ModelsView(PolledView):
         if self.error:
             text.append(f"  MLflow: {self.error} (showing what was last read)", style="red")
         summary.update(text)
+
+    def _flow_of(self, model: str) -> Any:
+        """The model's flow that goes on (the newest), else its last one; None if none."""
+        flows = [f for f in self.ame.flows if f.model == model]
+        going = next((f for f in flows if not f.status.finished), None)
+        return going or (flows[0] if flows else None)
 
     def _cells(self, model: str, mv: Any, endpoint: Any, clock: float) -> tuple[Any, ...]:
         from ame_core.registry import DEPLOYED_ALIAS

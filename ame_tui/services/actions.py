@@ -1,23 +1,20 @@
-"""What the TUI changes: run a task, train, validate, deploy, undeploy, cancel.
+"""What the TUI changes: run a task, start a flow (train, validate, deploy, undeploy), cancel.
 
-Model steps go through `ame_core.lifecycle.Lifecycle` (the same steps as `ame model …`) on the
-Backend interface; nothing here knows which backend it has. The lifecycle waits for its runs;
-`on_submit` is told of each run the moment it is submitted, so the UI can show it at once while
-the rest (verdict, autoDeploy) completes in the worker. Blocking: call from a worker.
+Model steps are flows (`ame_core.flows`): the console records one and launches its driver, then
+only reads its record, exactly as `ame model …` does; the driver finishes it whatever happens
+to the console. Nothing here knows which backend it has. Blocking: call from a worker.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ame_tui.services.project import ProjectInfo, resolve_task
 
 if TYPE_CHECKING:
+    from ame_core.flows.records import FlowRecord
     from ame_core.runtime.backend import RunRecord
     from ame_tui.services.context import AppContext
-
-OnSubmit = Callable[["RunRecord"], None]
 
 
 class ActionError(Exception):
@@ -28,30 +25,13 @@ class NeedsForce(Exception):
     """The lifecycle refuses (e.g. a version that failed validation); the user may insist."""
 
 
-class _Announcing:
-    """The backend, telling `on_submit` about every run it starts."""
-
-    def __init__(self, backend: Any, on_submit: OnSubmit | None) -> None:
-        self._backend = backend
-        self._on_submit = on_submit
-
-    def submit(self, task: Any, context: Any) -> RunRecord:
-        record = self._backend.submit(task, context)
-        if self._on_submit is not None:
-            self._on_submit(record)
-        return record
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._backend, name)
-
-
-def lifecycle(ctx: AppContext, info: ProjectInfo, on_submit: OnSubmit | None = None) -> Any:
+def lifecycle(ctx: AppContext, info: ProjectInfo) -> Any:
     from ame_core.lifecycle import Lifecycle, LoadedProject
 
     if info.analysis is None or info.analysis.index is None or info.path is None:
         raise ActionError("the project file cannot be read; see :problems")
     project = LoadedProject(ctx.project_dir, info.path, info.analysis)
-    return Lifecycle(project, _Announcing(ctx.backend(), on_submit), ctx.tracking_uri)
+    return Lifecycle(project, ctx.backend(), ctx.tracking_uri)
 
 
 def run_task(ctx: AppContext, info: ProjectInfo, name: str) -> RunRecord:
@@ -64,35 +44,44 @@ def run_task(ctx: AppContext, info: ProjectInfo, name: str) -> RunRecord:
     return ctx.backend().submit(resolved, ctx.run_context(info.name))
 
 
-def train(ctx: AppContext, info: ProjectInfo, model: str, on_submit: OnSubmit) -> str:
-    """Train (and, as configured, validate and autoDeploy); a one-line outcome."""
-    result = lifecycle(ctx, info, on_submit).train(model)
-    run = result.run
-    if run.status.value != "succeeded":
-        return f"training of {model} {run.status.value}: {run.reason or 'see its log'}"
-    if result.version is None:
-        return f"training run {run.id} registered no version of {model}"
-    text = f"{model} v{result.version} registered"
-    if result.validation is not None:
-        text += f"; validation {'passed' if result.validation.passed else 'failed'}"
-    if result.endpoint is not None:
-        text += f"; served at {result.endpoint.url}"
-    if result.auto_deploy_note:
-        text += f"; {result.auto_deploy_note}"
-    return text
+def flow_params(kind: str, version: str | None = None, force: bool = False) -> dict[str, Any]:
+    """What `ame model <kind>` asks for, with the same defaults (see ame_core.cli.model_cmds)."""
+    if kind == "train":
+        return {"deploy": None}  # None: autoDeploy as ame.yml says
+    if kind == "validate":
+        return {"version": version, "alias": None}
+    if kind == "deploy":
+        return {"version": version, "alias": None, "force": force}
+    return {}
 
 
-def validate(
-    ctx: AppContext, info: ProjectInfo, model: str, version: str, on_submit: OnSubmit
-) -> str:
-    result = lifecycle(ctx, info, on_submit).validate(model, str(version))
-    if result.verdict is None:
-        return f"validation of {model} v{version} was cancelled: no verdict"
-    reason = f" ({result.verdict.reason})" if result.verdict.reason else ""
-    return f"{model} v{version} {result.verdict.status} validation{reason}"
+def start_flow(
+    ctx: AppContext,
+    info: ProjectInfo,
+    kind: str,
+    model: str,
+    version: str | None = None,
+    force: bool = False,
+) -> FlowRecord:
+    """Record the flow and launch its driver; returns at once with its record."""
+    from ame_core.flows import control
+
+    lc = lifecycle(ctx, info)
+    control.check_startable(kind, lc.project.model(model))  # refused here, not in the driver
+    backend = ctx.backend()
+    return control.start(
+        backend.flow_store(),
+        kind,
+        info.name,
+        backend.name,
+        model=model,
+        params=flow_params(kind, version, force),
+        origin=ctx.flow_origin(),
+    )
 
 
 def check_deployable(ctx: AppContext, info: ProjectInfo, model: str, version: str) -> None:
+    """Ask before starting a deploy flow that its `check` step would refuse."""
     from ame_core.lifecycle import LifecycleError
 
     lc = lifecycle(ctx, info)
@@ -107,12 +96,21 @@ def check_deployable(ctx: AppContext, info: ProjectInfo, model: str, version: st
         raise NeedsForce(text) from exc
 
 
-def deploy(ctx: AppContext, info: ProjectInfo, model: str, version: str, force: bool) -> Any:
-    return lifecycle(ctx, info).deploy(model, str(version), force=force)
+def list_flows(ctx: AppContext) -> list[FlowRecord]:
+    """Every flow of the project, newest first; a flow whose driver died is resumed here (the
+    same look `ame flow list` takes)."""
+    from ame_core.flows import control
+
+    backend = ctx.backend()
+    return control.listing(backend.flow_store(), backend)
 
 
-def undeploy(ctx: AppContext, info: ProjectInfo, model: str) -> bool:
-    return lifecycle(ctx, info).undeploy(model)
+def cancel_flow(ctx: AppContext, flow_id: str) -> FlowRecord:
+    """Cancel a flow (its driver cancels its current run); waits until it has stopped."""
+    from ame_core.flows import control
+
+    backend = ctx.backend()
+    return control.cancel(backend.flow_store(), flow_id, backend)
 
 
 def cancel(ctx: AppContext, run_id: str) -> RunRecord:

@@ -53,6 +53,11 @@ class AppContext:
     backend_factory: Callable[[], Backend]
     backend_label: str = "local"
     read_only: bool = False
+    # What the user chose (None: the default), handed to flow drivers as the CLI does, so a
+    # driver finds the default itself (the local server's address may change between starts).
+    mlflow_uri: str | None = None
+    kube_context: str | None = None
+    namespace: str | None = None
     clock: Callable[[], float] = time.time
     _backend: Any = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -66,6 +71,22 @@ class AppContext:
     @property
     def mlflow_display(self) -> str:
         return display_uri(self.tracking_uri, self.project_dir)
+
+    @property
+    def mlflow_ui(self) -> str | None:
+        """The MLflow UI's address: the tracking server's own, when it is one."""
+        if self.tracking_uri.startswith(("http://", "https://")):
+            return display_uri(self.tracking_uri)
+        return None
+
+    def flow_origin(self) -> dict[str, Any]:
+        """Where a flow's driver must work: this project, MLflow and cluster."""
+        return {
+            "project_dir": str(self.project_dir),
+            "tracking_uri": self.mlflow_uri,
+            "context": self.kube_context,
+            "namespace": self.namespace,
+        }
 
     def run_context(self, project: str, **extra: Any) -> RunContext:
         from ame_core.runtime.backend import RunContext

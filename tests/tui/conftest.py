@@ -15,7 +15,14 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
-from tui_data import FakeBackend, fill_backend, fill_mlflow, make_context, write_project  # noqa: E402
+from tui_data import (  # noqa: E402
+    FakeBackend,
+    fill_backend,
+    fill_mlflow,
+    make_context,
+    tracking_uri,
+    write_project,
+)
 
 
 @pytest.fixture(scope="session")
@@ -45,11 +52,13 @@ class Demo:
 
 
 @pytest.fixture
-def demo(tmp_path: Path, demo_template: Path) -> Demo:
+def demo(tmp_path: Path, demo_template: Path):
     # same path length for every test: the project directory name is what the app shows
     project = tmp_path / "quickstart"
     shutil.copytree(demo_template / "quickstart", project)
     runs = json.loads((demo_template / "runs.json").read_text())
     backend = FakeBackend(tmp_path / "logs")
     fill_backend(backend, runs)
-    return Demo(project, backend, runs)
+    flows = backend.use_flows(project, tracking_uri(project))
+    yield Demo(project, backend, runs)
+    flows.stop()  # flows a test left going: their runs never end by themselves

@@ -11,6 +11,7 @@ from tui_data import screen_text, wait_for
 from ame_core.runtime.backend import RunStatus
 from ame_tui.screens.deployments import DeploymentsView
 from ame_tui.screens.dialogs import ConfirmScreen, SmokeScreen
+from ame_tui.screens.flows import FlowDetailScreen, FlowsView
 from ame_tui.screens.help import HelpScreen
 from ame_tui.screens.models import ModelsView
 from ame_tui.screens.problems import ProblemsView
@@ -52,23 +53,55 @@ async def test_models_view_shows_versions_verdicts_and_deployed(demo) -> None:
         assert "project quickstart" in text and "MLflow sqlite:///.ame/mlflow.db ● ok" in text
 
 
-async def test_train_lands_on_the_run_and_the_lifecycle_finishes(demo) -> None:
+def messages(app) -> list[str]:
+    return [n.message for n in app._notifications]
+
+
+async def step_run(pilot, app, step: str) -> str:
+    """The run of the flow detail's `step`, once its driver has submitted it."""
+    screen = app.screen
+    assert isinstance(screen, FlowDetailScreen)
+    await wait_for(
+        pilot, lambda: screen.record is not None and screen.record.step(step).run_id, what=step
+    )
+    return screen.record.step(step).run_id
+
+
+async def test_train_starts_a_flow_and_tells_its_outcome(demo) -> None:
     app = demo.app()
     async with app.run_test(size=SIZE) as pilot:
         await models_loaded(pilot, app)
         await pilot.press("t")
-        await wait_for(pilot, lambda: isinstance(app.screen, RunDetailScreen), what="run detail")
+        await wait_for(pilot, lambda: isinstance(app.screen, FlowDetailScreen), what="flow")
+        flow_id = app.screen.flow_id
+        assert f"train logreg: flow {flow_id} started" in messages(app)
+        assert demo.backend.flows.read(flow_id).params == {"deploy": None}
+        run_id = await step_run(pilot, app, "train")
         name, context = demo.backend.submitted[-1]
         assert name == "train_logreg" and context.kind == "training"
         assert context.env["AME_MODEL_NAME"] == "logreg"
-        run = demo.backend.runs[app.screen.run_id]
-        await wait_for(pilot, lambda: "running" in screen_text(app))
+        assert context.env["AME_FLOW_ID"] == flow_id
+        await wait_for(pilot, lambda: run_id in screen_text(app), what="the step's run shown")
+        # enter opens the step's run
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, RunDetailScreen), what="run detail")
+        assert app.screen.run_id == run_id
+        await pilot.press("escape")
+        # the Models view shows the flow's step on the model's row
+        await pilot.press("2")
+        await wait_for(pilot, lambda: "train … (train)" in rows(app)[0][8], what="flow step")
+        run = demo.backend.runs[run_id]
         run.status, run.ended_at, run.exit_code = RunStatus.SUCCEEDED, run.created_at + 9, 0
         await wait_for(
             pilot,
-            lambda: any("registered no version" in n.message for n in app._notifications),
-            what="lifecycle outcome",
+            lambda: any(
+                f"train logreg: flow {flow_id[-6:]} failed: training run {run_id} succeeded "
+                "but registered no version" in m
+                for m in messages(app)
+            ),
+            what="flow outcome",
         )
+        await wait_for(pilot, lambda: rows(app)[0][8] == "train failed", what="last outcome")
 
 
 async def test_validate_records_the_verdict_shown_in_models(demo) -> None:
@@ -77,19 +110,27 @@ async def test_validate_records_the_verdict_shown_in_models(demo) -> None:
         await models_loaded(pilot, app)
         select_row(app, "logreg/2")
         await pilot.press("v")
-        await wait_for(pilot, lambda: isinstance(app.screen, RunDetailScreen))
+        await wait_for(pilot, lambda: isinstance(app.screen, FlowDetailScreen))
+        run_id = await step_run(pilot, app, "validate")
         name, context = demo.backend.submitted[-1]
         assert name == "validate_logreg" and context.model_version == "2"
         assert context.env["AME_MODEL_URI"] == "models:/logreg/2"
-        run = demo.backend.runs[app.screen.run_id]
+        run = demo.backend.runs[run_id]
         run.status, run.ended_at, run.exit_code = RunStatus.SUCCEEDED, run.created_at + 5, 0
         await wait_for(
-            pilot, lambda: any("passed validation" in n.message for n in app._notifications)
+            pilot,
+            lambda: any(
+                m.startswith("validate logreg v2: flow ")
+                and m.endswith(f"succeeded: logreg v2 passed validation (run {run_id})")
+                for m in messages(app)
+            ),
+            what="flow outcome",
         )
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(app.screen, ModelsView))
-        app.screen.refresh_data()
+        # the flow's end refreshed the view: the verdict shows without a key
         await wait_for(pilot, lambda: "✔ passed" in rows(app)[1][5], what="v2 verdict")
+        assert rows(app)[1][8] == "validate succeeded"
 
 
 async def test_deploy_lands_on_deployments_then_undeploy(demo) -> None:
@@ -251,21 +292,31 @@ async def test_navigation_jump_help_back_and_palette(demo) -> None:
         await wait_for(pilot, lambda: isinstance(app.screen, DeploymentsView))
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(app.screen, RunsView), what="back")
+        await pilot.press("colon", *"flows", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, FlowsView))
+        await pilot.press("3", "6")
+        await wait_for(pilot, lambda: isinstance(app.screen, FlowsView), what="6: flows")
+        await pilot.press("escape")
         await pilot.press("question_mark")
         await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
         help_text = screen_text(app)
         assert "Train" in help_text and "Smoke request" in help_text
+        assert "Cancel flow" in help_text and "Step's run" in help_text
         await pilot.press("escape")
         titles = [title for title, _, _ in app.palette_commands()]
-        for wanted in ("Go to Runs", "Run task nightly_report", "Train logreg", "Undeploy logreg"):
+        for wanted in (
+            "Go to Runs",
+            "Go to Flows",
+            "Run task nightly_report",
+            "Train logreg",
+            "Undeploy logreg",
+        ):
             assert wanted in titles
         await pilot.press("ctrl+p")
         await pilot.press(*"train log")
         await wait_for(pilot, lambda: "Train logreg" in screen_text(app), what="palette hit")
         await pilot.press("enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, RunDetailScreen), what="trained")
-        run = demo.backend.runs[app.screen.run_id]
-        run.status = RunStatus.SUCCEEDED
+        await wait_for(pilot, lambda: isinstance(app.screen, FlowDetailScreen), what="trained")
         await pilot.press("q")
 
 
@@ -306,8 +357,7 @@ async def test_keys_can_be_rebound(demo, tmp_path) -> None:
         await pilot.press("2")
         await models_loaded(pilot, app)
         await pilot.press("T")
-        await wait_for(pilot, lambda: isinstance(app.screen, RunDetailScreen), what="T trains")
-        demo.backend.runs[app.screen.run_id].status = RunStatus.SUCCEEDED
+        await wait_for(pilot, lambda: isinstance(app.screen, FlowDetailScreen), what="T trains")
 
 
 def test_a_bad_config_file_is_reported_not_fatal(tmp_path) -> None:
@@ -362,23 +412,24 @@ async def test_smoke_request_with_a_typed_row(demo) -> None:
         server.shutdown()
 
 
-async def test_quitting_leaves_runs_running_and_asks_while_a_step_waits(demo) -> None:
+async def test_q_quits_at_once_while_a_flow_goes_on_and_the_flow_finishes(demo) -> None:
+    from ame_core.flows import control
+
     app = demo.app()
     async with app.run_test(size=SIZE) as pilot:
         await models_loaded(pilot, app)
         await pilot.press("t")
-        await wait_for(pilot, lambda: isinstance(app.screen, RunDetailScreen))
-        run = demo.backend.runs[app.screen.run_id]
-        await pilot.press("q")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="asks")
-        assert "train logreg" in app.screen.question
-        await pilot.press("n")
-        assert app.is_running and demo.backend.cancelled == []
-        run.status = RunStatus.SUCCEEDED
-        await wait_for(pilot, lambda: not app.pending, what="lifecycle done")
-        await pilot.press("q")
-        await wait_for(pilot, lambda: not app.is_running, what="quit")
+        await wait_for(pilot, lambda: isinstance(app.screen, FlowDetailScreen))
+        flow_id = app.screen.flow_id
+        run_id = await step_run(pilot, app, "train")
+        await pilot.press("q")  # no question: the flow's driver is not the console
+        await wait_for(pilot, lambda: not app.is_running, timeout=2, what="quit at once")
     assert demo.backend.cancelled == []
+    run = demo.backend.runs[run_id]
+    run.status, run.ended_at, run.exit_code = RunStatus.SUCCEEDED, run.created_at + 9, 0
+    record = control.wait(demo.backend.flows, flow_id, timeout=30)
+    assert record.status.value == "failed" and "registered no version" in record.reason
+    assert record.step("train").status.value == "done"
 
 
 async def test_backend_trouble_shows_in_the_status_bar(demo) -> None:

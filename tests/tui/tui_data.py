@@ -15,6 +15,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ame_core.flows.local import LocalFlowStore
+from ame_core.flows.records import FlowRecord
 from ame_core.runtime.backend import (
     Backend,
     BackendError,
@@ -103,6 +105,43 @@ def write_project(root: Path) -> Path:
     return root
 
 
+class ThreadFlowStore(LocalFlowStore):
+    """The real flow store (records under the project's `.ame/flows/`), whose drivers are
+    threads of this process running the real engine on the test-double backend, instead of
+    detached processes (which could not see the test double's runs)."""
+
+    def __init__(self, project_dir: Path, backend: Backend, tracking_uri: str) -> None:
+        super().__init__(project_dir)
+        self.backend = backend
+        self.tracking_uri = tracking_uri
+        self.threads: dict[str, threading.Thread] = {}
+
+    def launch(self, record: FlowRecord) -> None:
+        thread = threading.Thread(target=self._drive, args=(record.id,), daemon=True)
+        self.threads[record.id] = thread
+        record.driver = {"thread": record.id}
+        thread.start()
+
+    def _drive(self, flow_id: str) -> None:
+        from ame_core.flows.engine import FlowEngine
+        from ame_core.lifecycle import Lifecycle, load_project
+
+        lifecycle = Lifecycle(load_project(self.project_dir), self.backend, self.tracking_uri)
+        FlowEngine(self, self.read(flow_id), lifecycle, say=lambda _line: None).drive()
+
+    def driver_alive(self, record: FlowRecord) -> bool:
+        thread = self.threads.get(record.id)
+        return (thread is not None and thread.is_alive()) or super().driver_alive(record)
+
+    def stop(self) -> None:
+        """Cancel what still goes on (its runs never end by themselves) and wait for it."""
+        for flow_id, thread in self.threads.items():
+            if thread.is_alive():
+                self.request_cancel(flow_id)
+        for thread in self.threads.values():
+            thread.join(10)
+
+
 class FakeBackend(Backend):
     """The Backend interface in memory: what a test controls, deterministic ids and times."""
 
@@ -119,6 +158,11 @@ class FakeBackend(Backend):
         self.fail_list = False
         self._lock = threading.Lock()
         self._counter = 0
+        self.flows: ThreadFlowStore | None = None
+
+    def use_flows(self, project_dir: Path, tracking_uri: str) -> ThreadFlowStore:
+        self.flows = ThreadFlowStore(project_dir, self, tracking_uri)
+        return self.flows
 
     # helpers for tests
     def add_run(self, task: str, status: RunStatus, created: float, **extra: Any) -> RunRecord:
@@ -203,6 +247,11 @@ class FakeBackend(Backend):
 
     def list_endpoints(self, context: RunContext) -> list[Endpoint]:
         return list(self.endpoints.values())
+
+    def flow_store(self) -> Any:
+        if self.flows is None:
+            raise BackendError("the test backend was given no project for flows (use_flows)")
+        return self.flows
 
 
 def fill_backend(backend: FakeBackend, mlflow_runs: dict[str, str]) -> None:

@@ -1,0 +1,74 @@
+"""How the console tells a flow: one line for a notification, the step it is at, its outcome.
+
+Pure functions of a `FlowRecord` (no I/O), shared by the app's notifications, the Models view's
+FLOW column and the Flows views.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+FLOW_STYLE = {
+    "pending": "grey50",
+    "running": "bold cyan",
+    "succeeded": "green",
+    "failed": "bold red",
+    "cancelled": "yellow",
+}
+STEP_STYLE = {
+    "pending": "grey50",
+    "running": "bold cyan",
+    "done": "green",
+    "failed": "bold red",
+    "skipped": "grey50",
+    "cancelled": "yellow",
+}
+
+
+def short_id(flow_id: str) -> str:
+    """The last characters of a flow id: enough for `ame flow show` and the eye."""
+    return flow_id.rsplit("-", 1)[-1]
+
+
+def step_line(record: Any) -> str:
+    """ "train ✓ register ✓ validate … deploy ·", the same line as `ame flow list`."""
+    from ame_core.cli.flow_cmds import step_line as cli_step_line
+
+    return cli_step_line(record)
+
+
+def started_text(record: Any) -> str:
+    return f"{record.title}: flow {record.id} started"
+
+
+def outcome_text(record: Any) -> str:
+    """How a flow ended, in one line: its status and reason, or what its steps did."""
+    head = f"{record.title}: flow {short_id(record.id)} {record.status.value}"
+    if record.status.value != "succeeded":
+        return f"{head}: {record.reason}" if record.reason else head
+    notes = [
+        s.note
+        for s in record.steps
+        if s.note
+        and s.status.value in ("done", "skipped")
+        # the register step says what the training run did, with its id
+        and not (record.kind == "train" and s.name == "train")
+        # resolve only pins the version, already in the title
+        and s.name != "resolve"
+    ]
+    return f"{head}: {'; '.join(notes)}" if notes else head
+
+
+def where(record: Any) -> str:
+    """The step a flow is at, and its kind: "validate … (train)"; a finished flow's outcome."""
+    if record.status.finished:
+        return f"{record.kind} {record.status.value}"
+    step = record.current
+    name = step.name if step is not None else "?"
+    mark = "…" if step is not None and step.status.value == "running" else "·"
+    return f"{name} {mark} ({record.kind})"
+
+
+def version_of(record: Any) -> str | None:
+    version = record.params.get("version")
+    return str(version) if version else None
