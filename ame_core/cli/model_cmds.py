@@ -461,7 +461,8 @@ def _monitor_summary(record: Any) -> list[str]:
     version = record.params.get("version")
     if not step.run_id:
         return []
-    return [f"monitoring run {step.run_id} of {record.model} v{version}: {step.status.value}"]
+    outcome = "succeeded" if step.status.value == "done" else record.status.value
+    return [f"monitoring run {step.run_id} of {record.model} v{version}: {outcome}"]
 
 
 def cmd_monitor(args: argparse.Namespace) -> int:
