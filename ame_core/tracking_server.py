@@ -160,18 +160,37 @@ def _crashed(state: dict[str, Any] | None) -> bool:
 def ensure(project_dir: Path, *, announce: bool | None = None) -> str:
     """The URL of the project's running server, started if it is not (ServerError)."""
     state = read_state(project_dir)
-    if _alive(state):
+    if _alive(state) and state.get("ready"):  # type: ignore[union-attr]
         return _remember(project_dir, state)  # type: ignore[arg-type]
     with _locked(project_dir):
         state = read_state(project_dir)
         if _alive(state):  # another process started it while we waited for the lock
-            return _remember(project_dir, state)  # type: ignore[arg-type]
+            assert state is not None
+            return _wait_started(project_dir, state)
         if not interactive() and not _crashed(state):
             raise ServerError(
                 "the project's MLflow server is not running (stopped with `ame mlflow stop`); "
                 "the next ame command starts it"
             )
         return _start(project_dir, state, interactive() if announce is None else announce)
+
+
+def _wait_started(project_dir: Path, state: dict[str, Any]) -> str:
+    """A server whose process is alive but that was never seen ready (its starter died while
+    waiting, e.g. a `kill -9` of the command): wait for it (caller holds the lock)."""
+    url = state["url"]
+    if not state.get("ready"):
+        deadline = time.monotonic() + READY_TIMEOUT
+        while not _healthy(url, timeout=2.0):
+            if not _alive(state) or time.monotonic() > deadline:
+                raise ServerError(
+                    f"the project's MLflow server on {url} did not become ready: "
+                    f"{_last_line(log_path(project_dir))} (log: {log_path(project_dir)})"
+                )
+            time.sleep(0.2)
+        state["ready"] = True
+        _write_state(project_dir, state)
+    return _remember(project_dir, state)
 
 
 def recover(project_dir: Path, failed_url: str) -> str | None:
@@ -183,6 +202,8 @@ def recover(project_dir: Path, failed_url: str) -> str | None:
         state = read_state(project_dir)
         if _alive(state):
             assert state is not None
+            if not state.get("ready"):
+                return _wait_started(project_dir, state)
             url = _remember(project_dir, state)
             if url != failed_url.rstrip("/"):
                 return url  # it moved (restarted elsewhere by another process)
@@ -360,6 +381,8 @@ def _start(project_dir: Path, old: dict[str, Any] | None, announce: bool) -> str
                 f"{_last_line(log_path(root))} (log: {log_path(root)})"
             )
         if _healthy(url, timeout=2.0):
+            state["ready"] = True
+            _write_state(root, state)
             return _remember(root, state)
         if time.monotonic() > deadline:
             procs.stop_group(child.pid, grace=5)
