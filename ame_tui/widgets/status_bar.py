@@ -1,4 +1,5 @@
-"""The top bar: project, backend, MLflow URI and whether it answers, problem count."""
+"""The top bar: project, backend, MLflow URI (the UI's address when it is a server) and
+whether it answers, problem count."""
 
 from __future__ import annotations
 
@@ -36,8 +37,10 @@ class StatusBar(Widget):
         backend_state = getattr(app, "backend_state", "")
         if backend_state:
             text.append(f" ✖ {backend_state}", style="bold red")
-        text.append(" │ MLflow ", style="grey50")
-        text.append(ctx.mlflow_display if ctx else "?")
+        ui = ctx.mlflow_ui if ctx else None
+        text.append(" │ MLflow UI " if ui else " │ MLflow ", style="grey50")
+        # a tracking server is also the MLflow UI: its address is a link a terminal can open
+        text.append(ui or (ctx.mlflow_display if ctx else "?"), style=f"link {ui}" if ui else "")
         state = getattr(app, "mlflow_state", "checking")
         if state == "ok":
             text.append(" ● ok", style="green")

@@ -95,3 +95,25 @@ def test_help(snap_compare, demo) -> None:
         await pilot.pause(0.3)
 
     assert snap_compare(demo.app(start_view="tasks"), terminal_size=SIZE, run_before=before)
+
+
+def test_flows_view(snap_compare, demo) -> None:
+    from tui_data import write_flows
+
+    write_flows(demo.project)
+    app = demo.app(start_view="flows")
+    assert snap_compare(app, terminal_size=SIZE, run_before=_settle)
+
+
+def test_flow_detail_view(snap_compare, demo) -> None:
+    from tui_data import write_flows
+
+    write_flows(demo.project)
+
+    async def before(pilot) -> None:
+        await _settle(pilot)
+        pilot.app.open_flow("flow-20260101-095500-a1b2c3")
+        await wait_for(pilot, lambda: pilot.app.screen.query(DataTable))
+        await _settle(pilot)
+
+    assert snap_compare(demo.app(start_view="flows"), terminal_size=SIZE, run_before=before)

@@ -471,3 +471,97 @@ async def test_a_bug_in_a_worker_is_reported_and_the_console_runs_on(demo, monke
         app.worker_errors.clear()  # the rest of the console still works
         await pilot.press("colon", *"runs", "enter")
         await wait_for(pilot, lambda: isinstance(app.screen, RunsView) and rows(app))
+
+
+async def test_flows_view_lists_flows_opens_one_and_its_runs(demo) -> None:
+    from tui_data import write_flows
+
+    write_flows(demo.project)
+    app = demo.app(start_view="flows")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: len(rows(app)) == 3, what="flows listed")
+        train, deploy, failed = rows(app)
+        assert train[:4] == [
+            "flow-20260101-095500-a1b2c3",
+            "train logreg v4",
+            "running",
+            "train ✓ register ✓ validate … deploy ·",
+        ]
+        assert train[4] == "5m ago" and deploy[2] == "succeeded" and failed[2] == "failed"
+        assert "3 flows, 1 going" in screen_text(app)
+        # the Models view shows the flow's step on its version's row (v4 is not registered in
+        # this store: on the model's first row)
+        await pilot.press("2")
+        await models_loaded(pilot, app)
+        await wait_for(pilot, lambda: rows(app)[0][8] == "validate … (train)", what="flow step")
+        assert [r[8] for r in rows(app)[1:]] == ["", ""]
+        await pilot.press("6")
+        await wait_for(pilot, lambda: isinstance(app.screen, FlowsView) and rows(app))
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, FlowDetailScreen), what="detail")
+        await wait_for(pilot, lambda: rows(app), what="steps")
+        assert [r[:3] for r in rows(app)] == [
+            ["train", "done", "train-004"],
+            ["register", "done", ""],
+            ["validate", "running", "validate-002"],
+            ["deploy", "pending", ""],
+        ]
+        text = screen_text(app)
+        assert "validate: run validate-002 (validate_logreg) running" in text
+        assert "driver log: .ame/flows/flow-20260101-095500-a1b2c3.log" in text
+        # the cursor is on the step the flow is at: enter opens its run
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, RunDetailScreen), what="run")
+        assert app.screen.run_id == "validate-002"
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, FlowDetailScreen))
+        await pilot.press("up", "up", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, RunDetailScreen), what="train run")
+        assert app.screen.run_id == "train-004"
+
+
+async def test_a_flow_started_elsewhere_shows_up_and_cancels_with_confirmation(demo) -> None:
+    from ame_core.flows import control
+
+    app = demo.app(start_view="flows")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: "no flows yet" in screen_text(app), what="empty")
+        # what `ame model validate logreg --version 2 --detach` does, on the same store
+        record = control.start(
+            demo.backend.flows,
+            "validate",
+            "quickstart",
+            "local",
+            model="logreg",
+            params={"version": "2", "alias": None},
+            origin={"project_dir": str(demo.project)},
+        )
+        await wait_for(pilot, lambda: rows(app) and rows(app)[0][0] == record.id, what="shown")
+        await wait_for(pilot, lambda: "validate …" in rows(app)[0][3], what="at validate")
+        await pilot.press("c")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="asks")
+        assert record.id in app.screen.question
+        await pilot.press("n")
+        assert not demo.backend.flows.cancel_requested(record.id)
+        await pilot.press("c")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: rows(app)[0][2] == "cancelled", what="cancelled")
+        run_id = demo.backend.flows.read(record.id).step("validate").run_id
+        assert demo.backend.cancelled == [run_id]
+        assert any(m == f"validate logreg v2: flow {record.id} cancelled" for m in messages(app))
+    # and the other way round: what the console started, `ame flow list` reads
+    assert control.listing(demo.backend.flows)[0].id == record.id
+
+
+async def test_read_only_cannot_cancel_a_flow(demo) -> None:
+    from tui_data import write_flows
+
+    write_flows(demo.project)
+    app = demo.app(read_only=True, start_view="flows")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: len(rows(app)) == 3, what="flows listed")
+        await pilot.press("c")
+        await pilot.pause(0.3)
+        assert not isinstance(app.screen, ConfirmScreen)
+        assert "Cancel flow" not in screen_text(app)

@@ -458,3 +458,102 @@ def screen_text(app) -> str:
     """What the terminal shows, as text."""
     update = app.screen._compositor.render_full_update()
     return "\n".join("".join(seg.text for seg in strip).rstrip() for strip in update.strips)
+
+
+def write_flows(project_dir: Path) -> list[FlowRecord]:
+    """Three real flow records under the project's `.ame/flows/` (what `ame model …` writes):
+    a train flow at its validation step, whose driver is this very process (so it is alive),
+    a deploy that succeeded and a validation that failed."""
+    from ame_core.flows.records import FlowStatus, StepStatus
+    from ame_core.runtime import procs
+
+    store = LocalFlowStore(project_dir)
+
+    def flow(flow_id: str, kind: str, created: float, params: dict[str, Any]) -> FlowRecord:
+        record = FlowRecord.new(flow_id, kind, "quickstart", "local", model="logreg", params=params)
+        record.created_at, record.started_at = created, created + 1
+        record.origin = {"project_dir": str(project_dir)}
+        record.events = [{"time": created, "text": f"{record.title}: started"}]
+        return record
+
+    def step(
+        record: FlowRecord,
+        name: str,
+        status: StepStatus,
+        start: float,
+        end: float | None,
+        note: str | None = None,
+        run_id: str | None = None,
+    ) -> None:
+        s = record.step(name)
+        s.status, s.started_at, s.ended_at, s.note, s.run_id = status, start, end, note, run_id
+        if note:
+            record.events.append({"time": end or start, "text": f"{name}: {note}"})
+
+    train = flow("flow-20260101-095500-a1b2c3", "train", NOW - 300, {"deploy": None})
+    train.status, train.params["version"] = FlowStatus.RUNNING, "4"
+    step(
+        train,
+        "train",
+        StepStatus.DONE,
+        NOW - 299,
+        NOW - 250,
+        "training run train-004 succeeded",
+        "train-004",
+    )
+    step(
+        train,
+        "register",
+        StepStatus.DONE,
+        NOW - 250,
+        NOW - 249,
+        "training run train-004 registered logreg v4",
+    )
+    step(train, "validate", StepStatus.RUNNING, NOW - 249, None, None, "validate-002")
+    train.events.append(
+        {"time": NOW - 248, "text": "validate: run validate-002 (validate_logreg) running"}
+    )
+    train.driver = {"pid": os.getpid(), "start": procs.start_time(os.getpid())}
+
+    deploy = flow(
+        "flow-20260101-070000-d4e5f6", "deploy", NOW - 3 * 3600, {"version": "3", "force": False}
+    )
+    deploy.status, deploy.ended_at = FlowStatus.SUCCEEDED, NOW - 3 * 3600 + 14
+    step(deploy, "resolve", StepStatus.DONE, NOW - 3 * 3600 + 1, NOW - 3 * 3600 + 1, "logreg v3")
+    step(
+        deploy,
+        "check",
+        StepStatus.DONE,
+        NOW - 3 * 3600 + 1,
+        NOW - 3 * 3600 + 2,
+        "logreg v3 may be deployed",
+    )
+    step(
+        deploy,
+        "deploy",
+        StepStatus.DONE,
+        NOW - 3 * 3600 + 2,
+        NOW - 3 * 3600 + 14,
+        "logreg v3 is served at http://127.0.0.1:5001",
+    )
+    deploy.events.append({"time": deploy.ended_at, "text": "flow succeeded"})
+
+    failed = flow("flow-20260101-050000-0f9e8d", "validate", NOW - 5 * 3600, {"version": "1"})
+    failed.status, failed.ended_at = FlowStatus.FAILED, NOW - 5 * 3600 + 41
+    failed.reason = "logreg v1 failed validation (run validate-001): accuracy 0.912 < 0.92"
+    step(failed, "resolve", StepStatus.DONE, NOW - 5 * 3600 + 1, NOW - 5 * 3600 + 1, "logreg v1")
+    step(
+        failed,
+        "validate",
+        StepStatus.FAILED,
+        NOW - 5 * 3600 + 1,
+        NOW - 5 * 3600 + 41,
+        failed.reason,
+        "validate-001",
+    )
+    failed.events.append({"time": failed.ended_at, "text": f"flow failed: {failed.reason}"})
+
+    records = [train, deploy, failed]
+    for record in records:
+        store.write(record)
+    return records
