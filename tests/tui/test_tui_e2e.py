@@ -1,6 +1,7 @@
 """End to end with the real local backend on a copy of examples/quickstart: from the TUI, train
-the model, watch the run succeed, see the new version with its metric, validate it, deploy it,
-send a smoke request and see predictions, undeploy."""
+the model and quit while it trains (the flow finishes without the console, validation included),
+reopen it and see the new version with its metric and verdict, deploy it, send a smoke request
+and see predictions, undeploy."""
 
 from __future__ import annotations
 
@@ -16,8 +17,6 @@ from tui_data import screen_text, wait_for
 from ame_tui.screens.deployments import DeploymentsView
 from ame_tui.screens.dialogs import ConfirmScreen, SmokeScreen
 from ame_tui.screens.models import ModelsView
-from ame_tui.screens.run_detail import RunDetailScreen
-from ame_tui.widgets.log_view import LogView
 
 REPO = Path(__file__).resolve().parents[2]
 RUN_TIMEOUT = 900.0  # the first run builds the quickstart's !pip environment
@@ -68,9 +67,18 @@ def _rows(app) -> list[list[str]]:
     return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
 
 
+def _flow_ids(project: Path) -> set[str]:
+    folder = project / ".ame" / "flows"
+    return {f.stem for f in folder.glob("flow-*.json")} if folder.is_dir() else set()
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(2400)
-async def test_train_validate_deploy_smoke_undeploy(quickstart_env: Path) -> None:
+async def test_train_quit_then_validate_deploy_smoke_undeploy(quickstart_env: Path) -> None:
+    import asyncio
+    import json
+
+    from ame_core.flows import control
     from ame_core.runtime.local import LocalBackend
     from ame_core.tracking import tracking_uri_for
     from ame_tui.app import AmeApp
@@ -84,50 +92,42 @@ async def test_train_validate_deploy_smoke_undeploy(quickstart_env: Path) -> Non
         tracking_uri=tracking_uri_for(project),
         backend_factory=lambda: backend,
     )
+    store = backend.flow_store()
+
+    # train, then quit while the training runs: the console quits at once, the flow goes on
+    app = AmeApp(ctx)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, ModelsView) and app.screen.loaded)
+        assert "no versions yet" in screen_text(app)
+        await pilot.press("t")
+        await wait_for(pilot, lambda: _flow_ids(project), what="the train flow")
+        (flow_id,) = _flow_ids(project)
+        records = project / ".ame" / "flows"
+        await wait_for(
+            pilot,
+            lambda: json.loads((records / f"{flow_id}.json").read_text())["steps"][0]["run_id"],
+            timeout=RUN_TIMEOUT,
+            what="the training run",
+        )
+        await pilot.press("q")
+        for _ in range(50):
+            if not app.is_running:
+                break
+            await asyncio.sleep(0.1)
+        assert not app.is_running, "q asked something instead of quitting"
+    flow = await asyncio.to_thread(control.wait, store, flow_id, backend, RUN_TIMEOUT)
+    assert flow.status.value == "succeeded", flow.reason
+    assert flow.step("validate").result["verdict"] == "passed"  # every new version is judged
+    assert flow.step("deploy").status.value == "skipped"  # autoDeploy is off here
+
     app = AmeApp(ctx)
     try:
         async with app.run_test(size=(160, 40)) as pilot:
+            # the new version with its metric and the verdict its flow recorded
             await wait_for(pilot, lambda: isinstance(app.screen, ModelsView) and app.screen.loaded)
-            assert "no versions yet" in screen_text(app)
-
-            # train: lands on the run, which is watched until it succeeds
-            await pilot.press("t")
-            await wait_for(pilot, lambda: isinstance(app.screen, RunDetailScreen), what="detail")
-            detail = app.screen
-            await wait_for(
-                pilot,
-                lambda: detail.record is not None and detail.record.status.finished,
-                timeout=RUN_TIMEOUT,
-                what="training run",
-            )
-            assert detail.record.status.value == "succeeded", detail.record.reason
-            log = detail.query_one(LogView)
-            await wait_for(pilot, lambda: "trained logreg v1" in screen_text(app), what="log")
-            assert log.line_count > 0
-            await wait_for(
-                pilot, lambda: any("registered" in n.message for n in app._notifications)
-            )
-
-            # the new version with its metric
-            await pilot.press("escape")
-            await wait_for(pilot, lambda: isinstance(app.screen, ModelsView))
-            app.screen.refresh_data()
             await wait_for(pilot, lambda: _rows(app) and _rows(app)[0][1] == "v1", what="v1")
             assert "accuracy=0.9" in _rows(app)[0][4]
-
-            # validate it
-            await pilot.press("v")
-            await wait_for(pilot, lambda: isinstance(app.screen, RunDetailScreen))
-            await wait_for(
-                pilot,
-                lambda: any("passed validation" in n.message for n in app._notifications),
-                timeout=RUN_TIMEOUT,
-                what="verdict",
-            )
-            await pilot.press("escape")
-            await wait_for(pilot, lambda: isinstance(app.screen, ModelsView))
-            app.screen.refresh_data()
-            await wait_for(pilot, lambda: "✔ passed" in _rows(app)[0][5], what="verdict shown")
+            assert "✔ passed" in _rows(app)[0][5]
 
             # deploy it: lands on the deployments view, which shows it ready
             await pilot.press("d")
