@@ -120,7 +120,9 @@ def test_status_and_list_show_versions_verdicts_and_health(flow: Flow, capsys) -
 
 
 def test_unvalidated_and_failed_versions_are_refused(flow: Flow, capsys) -> None:
-    code, out, err = flow.ame(capsys, "model", "train", MODEL, "--no-validate", "--no-deploy", "--quiet")
+    code, out, err = flow.ame(
+        capsys, "model", "train", MODEL, "--no-validate", "--no-deploy", "--quiet"
+    )
     assert code == 0, err
     assert "logreg v2 registered" in out
 
