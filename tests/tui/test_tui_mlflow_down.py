@@ -33,7 +33,7 @@ async def test_unreachable_at_start(demo) -> None:
     app = demo.app(tracking_uri=uri)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: "not answering" in app.mlflow_state, what="status")
-        assert "MLflow http://127.0.0.1" in screen_text(app)
+        assert "MLflow UI http://127.0.0.1" in screen_text(app)
         assert "✖ not answering" in screen_text(app)
         await wait_for(
             pilot,

@@ -74,7 +74,11 @@ async def test_train_starts_a_flow_and_tells_its_outcome(demo) -> None:
         await pilot.press("t")
         await wait_for(pilot, lambda: isinstance(app.screen, FlowDetailScreen), what="flow")
         flow_id = app.screen.flow_id
-        assert f"train logreg: flow {flow_id} started" in messages(app)
+        await wait_for(
+            pilot,
+            lambda: f"train logreg: flow {flow_id} started" in messages(app),
+            what="the started notification",
+        )
         assert demo.backend.flows.read(flow_id).params == {"deploy": None}
         run_id = await step_run(pilot, app, "train")
         name, context = demo.backend.submitted[-1]
@@ -141,7 +145,13 @@ async def test_deploy_lands_on_deployments_then_undeploy(demo) -> None:
         select_row(app, "logreg/3")
         await pilot.press("d")
         await wait_for(pilot, lambda: isinstance(app.screen, DeploymentsView), what="deploy view")
-        await wait_for(pilot, lambda: app.screen.endpoints, what="endpoint listed")
+        await wait_for(
+            pilot,
+            lambda: (
+                isinstance(app.screen, DeploymentsView) and getattr(app.screen, "endpoints", None)
+            ),
+            what="endpoint listed",
+        )
         assert rows(app)[0][:3] == ["logreg", "v3", "ready"]
         await pilot.press("u")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
