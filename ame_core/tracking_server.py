@@ -21,7 +21,6 @@ opens it, so that cannot happen.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import socket
@@ -32,7 +31,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ame_core.runtime import procs
+from ame_core.runtime import filelock, procs
 from ame_core.runtime.records import atomic_write
 
 HOST = "127.0.0.1"
@@ -86,14 +85,8 @@ def _alive(state: dict[str, Any] | None) -> bool:
 
 @contextlib.contextmanager
 def _locked(project_dir: Path) -> Iterator[None]:
-    folder = ame_dir(project_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / "mlflow-server.lock", "a+") as fh:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+    with filelock.exclusive(ame_dir(project_dir) / "mlflow-server.lock"):
+        yield
 
 
 def _url(port: int) -> str:

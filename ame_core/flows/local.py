@@ -9,22 +9,16 @@ may have been reused; a second driver started by a race finds the lock taken and
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
-import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 from ame_core.flows.records import FlowRecord
 from ame_core.flows.store import FlowError, FlowStore
-from ame_core.runtime import procs
+from ame_core.runtime import filelock, procs
 from ame_core.runtime.records import atomic_write
-
-# Variables a detached driver must not inherit: they would tie it to a run (whose end stops
-# every process carrying its AME_RUN_ID) or to an MLflow run of the caller.
-_NOT_INHERITED = ("AME_RUN_ID", "MLFLOW_RUN_ID", "AME_FLOW_ID", "AME_FLOW_STEP")
 
 
 class LocalFlowStore(FlowStore):
@@ -46,16 +40,9 @@ class LocalFlowStore(FlowStore):
     def driver_lock_path(self, flow_id: str) -> Path:
         return self.dir / f"{flow_id}.lock"
 
-    @contextlib.contextmanager
-    def lock(self) -> Iterator[None]:
+    def lock(self) -> contextlib.AbstractContextManager[None]:
         """The folder's lock: record updates and "start a driver?" decisions."""
-        self.dir.mkdir(parents=True, exist_ok=True)
-        with open(self.dir / ".lock", "a+") as handle:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        return filelock.exclusive(self.dir / ".lock")
 
     # --- records --------------------------------------------------------------------------
 
@@ -117,7 +104,8 @@ class LocalFlowStore(FlowStore):
     def launch(self, record: FlowRecord) -> None:
         """Start `python -m ame_core.flows.driver` for the flow, in its own session."""
         self.dir.mkdir(parents=True, exist_ok=True)
-        env = {k: v for k, v in os.environ.items() if k not in _NOT_INHERITED}
+        # Not tied to a run of the caller (whose end stops every process carrying its id).
+        env = procs.detached_env()
         env.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
         # Not a terminal's process: it restarts a crashed local MLflow server, never one that
         # the user stopped, and announces nothing (ame_core.tracking_server.interactive).
@@ -136,35 +124,12 @@ class LocalFlowStore(FlowStore):
         record.driver = {"pid": child.pid, "start": procs.start_time(child.pid)}
 
     def driver_alive(self, record: FlowRecord) -> bool:
-        if self._lock_held(record.id):
+        if filelock.is_held(self.driver_lock_path(record.id)):
             return True
         # Between its start and taking the lock, a driver is known by its pid.
         driver = record.driver or {}
         return procs.alive(driver.get("pid"), driver.get("start"))
 
-    def _lock_held(self, flow_id: str) -> bool:
-        path = self.driver_lock_path(flow_id)
-        if not path.exists():
-            return False
-        with open(path, "a+") as handle:
-            try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                return True
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-            return False
-
-    @contextlib.contextmanager
-    def hold_driver_lock(self, flow_id: str) -> Iterator[bool]:
+    def hold_driver_lock(self, flow_id: str) -> contextlib.AbstractContextManager[bool]:
         """Held by a driver for its whole life; yields False when another driver has it."""
-        self.dir.mkdir(parents=True, exist_ok=True)
-        with open(self.driver_lock_path(flow_id), "a+") as handle:
-            try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                yield False
-                return
-            try:
-                yield True
-            finally:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        return filelock.try_exclusive(self.driver_lock_path(flow_id))

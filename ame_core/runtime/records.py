@@ -7,13 +7,12 @@ project-wide file lock, so the CLI, the TUI and the supervisors can all update t
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import secrets
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 from ame_core.runtime.backend import BackendError, RunRecord
@@ -58,16 +57,11 @@ class RecordStore:
     def cancel_marker(self, run_id: str) -> Path:
         return self.runs_dir / f"{run_id}.cancel"
 
-    @contextlib.contextmanager
-    def lock(self) -> Iterator[None]:
+    def lock(self) -> contextlib.AbstractContextManager[None]:
         """The project's run lock (admission, queue, record updates)."""
-        self.runs_dir.mkdir(parents=True, exist_ok=True)
-        with open(self.runs_dir / ".lock", "a+") as fh:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+        from ame_core.runtime import filelock
+
+        return filelock.exclusive(self.runs_dir / ".lock")
 
     def write(self, record: RunRecord) -> None:
         atomic_write(self.path(record.id), record.dumps() + "\n")

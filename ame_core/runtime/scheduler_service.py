@@ -9,7 +9,6 @@ foreground or detached), and "is it running?" is the kernel's answer, not a pid'
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import signal
@@ -20,11 +19,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ame_core.runtime import procs
+from ame_core.runtime import filelock, procs
 from ame_core.runtime.records import atomic_write
-
-# Variables a detached scheduler must not inherit (they would tie it to a run of the caller).
-_NOT_INHERITED = ("AME_RUN_ID", "MLFLOW_RUN_ID", "AME_FLOW_ID", "AME_FLOW_STEP")
 
 
 class SchedulerError(Exception):
@@ -51,18 +47,15 @@ def log_path(project_dir: Path) -> Path:
     return _ame_dir(project_dir) / "scheduler.log"
 
 
+def _lock_path(project_dir: Path) -> Path:
+    return _ame_dir(project_dir) / "scheduler.lock"
+
+
 @contextlib.contextmanager
 def hold_lock(project_dir: Path) -> Iterator[bool]:
     """Held by a running scheduler; yields False when another one has it."""
-    folder = _ame_dir(project_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / "scheduler.lock", "a+") as handle:
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        try:
+    with filelock.try_exclusive(_lock_path(project_dir)) as mine:
+        if mine:
             atomic_write(
                 _state_path(project_dir),
                 json.dumps(
@@ -75,26 +68,11 @@ def hold_lock(project_dir: Path) -> Iterator[bool]:
                 )
                 + "\n",
             )
-            yield True
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-
-
-def _lock_held(project_dir: Path) -> bool:
-    path = _ame_dir(project_dir) / "scheduler.lock"
-    if not path.exists():
-        return False
-    with open(path, "a+") as handle:
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-        return False
+        yield mine
 
 
 def status(project_dir: Path) -> SchedulerState:
-    if not _lock_held(project_dir):
+    if not filelock.is_held(_lock_path(project_dir)):
         return SchedulerState(running=False, log=str(log_path(project_dir)))
     try:
         data = json.loads(_state_path(project_dir).read_text())
@@ -115,7 +93,7 @@ def start(project_dir: Path, global_args: list[str], timeout: float = 30.0) -> S
         raise SchedulerError(f"the scheduler already runs (pid {current.pid})")
     log = log_path(project_dir)
     log.parent.mkdir(parents=True, exist_ok=True)
-    env = {k: v for k, v in os.environ.items() if k not in _NOT_INHERITED}
+    env = procs.detached_env()  # not tied to a run of the caller
     argv = [sys.executable, "-m", "ame_core", *global_args, "scheduler", "run"]
     with open(log, "ab") as out:
         child = subprocess.Popen(
@@ -148,9 +126,9 @@ def stop(project_dir: Path, timeout: float = 15.0) -> SchedulerState:
     with contextlib.suppress(ProcessLookupError):
         os.kill(current.pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and _lock_held(project_dir):
+    while time.monotonic() < deadline and filelock.is_held(_lock_path(project_dir)):
         time.sleep(0.1)
-    if _lock_held(project_dir):
+    if filelock.is_held(_lock_path(project_dir)):
         with contextlib.suppress(ProcessLookupError):
             os.kill(current.pid, signal.SIGKILL)
     return current
