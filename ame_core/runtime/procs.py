@@ -8,24 +8,26 @@ import signal
 import time
 
 
-def start_time(pid: int) -> str | None:
-    """The process's start time (clock ticks since boot): with the pid, its identity."""
+def _stat_fields(pid: int) -> list[str] | None:
+    """The fields of /proc/<pid>/stat after the command name (state first), or None."""
     try:
         with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
             stat = fh.read()
     except OSError:
         return None
-    fields = stat[stat.rfind(")") + 2 :].split()
-    return fields[19] if len(fields) > 19 else None
+    # The name is in parentheses and may itself hold spaces or ")": split after the last one.
+    return stat[stat.rfind(")") + 2 :].split()
+
+
+def start_time(pid: int) -> str | None:
+    """The process's start time (clock ticks since boot): with the pid, its identity."""
+    fields = _stat_fields(pid)
+    return fields[19] if fields and len(fields) > 19 else None
 
 
 def _state(pid: int) -> str | None:
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
-            stat = fh.read()
-    except OSError:
-        return None
-    return stat[stat.rfind(")") + 2 :].split()[0]
+    fields = _stat_fields(pid)
+    return fields[0] if fields else None
 
 
 def alive(pid: int | None, started: str | None = None) -> bool:
@@ -49,18 +51,9 @@ def alive(pid: int | None, started: str | None = None) -> bool:
 def group_members(pgid: int) -> list[int]:
     """Live (non-zombie) processes of a process group."""
     members = []
-    try:
-        pids = [int(p) for p in os.listdir("/proc") if p.isdigit()]
-    except OSError:
-        return []
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
-                stat = fh.read()
-        except OSError:
-            continue
-        fields = stat[stat.rfind(")") + 2 :].split()
-        if len(fields) > 2 and int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
+    for pid in _pids():
+        fields = _stat_fields(pid)
+        if fields and len(fields) > 2 and int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
             members.append(pid)
     return members
 
@@ -114,7 +107,8 @@ def signal_name(number: int) -> str:
 RUN_ENV = "AME_RUN_ID"
 # Variables that make a process belong to the run that started it: a detached process that
 # must outlive that run (a model server, a proxy, another run's supervisor) starts without them.
-RUN_ENV_KEYS = ("AME_RUN_ID", "MLFLOW_RUN_ID")
+# The flow variables too: a run submitted by a flow step carries them in its own context.
+RUN_ENV_KEYS = ("AME_RUN_ID", "MLFLOW_RUN_ID", "AME_FLOW_ID", "AME_FLOW_STEP")
 
 
 def detached_env(base: dict[str, str] | None = None) -> dict[str, str]:
@@ -134,23 +128,13 @@ def _pids() -> list[int]:
 
 
 def pgid_of(pid: int) -> int | None:
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
-            stat = fh.read()
-    except OSError:
-        return None
-    fields = stat[stat.rfind(")") + 2 :].split()
-    return int(fields[2]) if len(fields) > 2 else None
+    fields = _stat_fields(pid)
+    return int(fields[2]) if fields and len(fields) > 2 else None
 
 
 def _parent(pid: int) -> int | None:
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
-            stat = fh.read()
-    except OSError:
-        return None
-    fields = stat[stat.rfind(")") + 2 :].split()
-    return int(fields[1]) if len(fields) > 1 else None
+    fields = _stat_fields(pid)
+    return int(fields[1]) if fields and len(fields) > 1 else None
 
 
 def _self_and_ancestors() -> set[int]:
