@@ -234,9 +234,8 @@ def cmd_show(args: argparse.Namespace) -> int:
     if record.resumes:
         print(f"  resumed: {record.resumes} time(s) after its driver vanished")
     for step in record.steps:
-        run = f" run {step.run_id}" if step.run_id else ""
-        note = f": {step.note}" if step.note else ""
-        print(f"  {step.name:<9} {step.status.value:<9}{run}{note}")
+        run = f"run {step.run_id}: " if step.run_id else ""
+        print(f"  {step.name:<9} {step.status.value:<9} {run}{step.note or ''}".rstrip())
     log = store.log_path(record.id)
     if log:
         print(f"  driver log: {log}")
