@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import kubernetes_validate
 import pytest
@@ -72,8 +73,22 @@ def test_pipeline_dry_run_with_namespace_option(tmp_path: Path, monkeypatch, cap
     out = capsys.readouterr().out
     assert code == 0
     docs = [d for d in yaml.safe_load_all(out) if d]
-    assert [d["kind"] for d in docs] == ["ConfigMap", "Job", "Job", "Job", "Job"]
+    # The pipeline's record, its steps' Jobs, then the flow's record and its driver's Job.
+    kinds = ["ConfigMap", "Job", "Job", "Job", "Job", "ConfigMap", "Job"]
+    assert [d["kind"] for d in docs] == kinds
     assert {d["metadata"]["namespace"] for d in docs} == {"team-a"}
+    for doc in docs:
+        kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
+    record, flow, driver = docs[0], docs[-2], docs[-1]
+    flow_id = flow["metadata"]["labels"]["ame.dev/flow-id"]
+    assert json.loads(record["data"]["record.json"])["flow_id"] == flow_id
+    assert driver["metadata"]["name"] == f"ame-{flow_id}-1"
+    pod = driver["spec"]["template"]["spec"]
+    assert pod["serviceAccountName"] == "ame-flow-driver"
+    # No driver image named: python:<this Python>-slim installs the shipped ame wheel.
+    command = pod["containers"][0]["command"][-1]
+    assert "pip install" in command and ".whl" in command
+    assert "ServiceAccount ame-flow-driver" in out
 
 
 def test_deploy_dry_run_needs_no_registry(tmp_path: Path, monkeypatch, capsys) -> None:
@@ -95,20 +110,39 @@ def test_deploy_dry_run_needs_no_registry(tmp_path: Path, monkeypatch, capsys) -
     assert not (project / ".ame").exists()
 
 
-def _allow_all_but(server: KmockServer, denied: set[tuple[str, str]]) -> None:
-    def review(request):
+class AccessReviews:
+    """Answers access reviews as an authoriser would: the caller (SelfSubjectAccessReview) may
+    do all but `denied`; a ServiceAccount (LocalSubjectAccessReview) all but `driver_denied`.
+    Installed once (kmock answers with the first matching reaction); change the sets."""
+
+    def __init__(self, server: KmockServer) -> None:
+        self.denied: set[tuple[str, str]] = set()
+        self.driver_denied: set[tuple[str, str]] = set()
+        self.users: list[str] = []
+        reviews = "/apis/authorization.k8s.io/v1"
+        server.call(
+            lambda: (
+                server.handler[f"post {reviews}/selfsubjectaccessreviews"] << self._own,
+                server.handler[f"post {reviews}/namespaces/{NAMESPACE}/localsubjectaccessreviews"]
+                << self._account,
+            )
+        )
+
+    @staticmethod
+    def _answer(request: Any, deny: set[tuple[str, str]]) -> dict[str, Any]:
         attrs = request.data["spec"]["resourceAttributes"]
         resource = attrs["resource"] + (
             f"/{attrs['subresource']}" if attrs.get("subresource") else ""
         )
-        allowed = (attrs["verb"], resource) not in denied
+        allowed = (attrs["verb"], resource) not in deny
         return {**request.data, "status": {"allowed": allowed}}
 
-    server.call(
-        lambda: (
-            server.handler["post /apis/authorization.k8s.io/v1/selfsubjectaccessreviews"] << review
-        )
-    )
+    def _own(self, request: Any) -> dict[str, Any]:
+        return self._answer(request, self.denied)
+
+    def _account(self, request: Any) -> dict[str, Any]:
+        self.users.append(request.data["spec"]["user"])
+        return self._answer(request, self.driver_denied)
 
 
 def test_cluster_check_table(
@@ -128,7 +162,8 @@ def test_cluster_check_table(
         },
         _preload_content=False,
     )
-    _allow_all_but(kmock_server, {("delete", "secrets")})
+    reviews = AccessReviews(kmock_server)
+    reviews.denied = {("delete", "secrets")}
     code = main(
         ["cluster", "check", "--cluster-mlflow-uri", "http://mlflow.ame-test.svc:5000", "--json"]
     )
@@ -142,6 +177,38 @@ def test_cluster_check_table(
     assert "deploy/rbac.yaml" in checks["permission secrets"]["fix"]
     assert checks["GPUs"]["detail"].startswith("2 nvidia.com/gpu allocatable on 1 of 1")
     assert checks["MLflow for tasks"]["status"] == "ok"
+    # The flow drivers' account (deploy/rbac.yaml, applied by the fixture) may do its job.
+    assert checks["flow driver ame-flow-driver"]["status"] == "ok"
+    assert checks["flow driver ame-flow-driver"]["detail"].startswith("exists; may do all")
+
+    # Its Role lacks two verbs: asked as that account, each named.
+    reviews.denied = set()
+    reviews.driver_denied = {("delete", "jobs"), ("get", "pods/log")}
+    code = main(
+        ["cluster", "check", "--cluster-mlflow-uri", "http://mlflow.ame-test.svc:5000", "--json"]
+    )
+    checks = {c["name"]: c for c in json.loads(capsys.readouterr().out)}
+    assert code == 1
+    driver = checks["flow driver ame-flow-driver"]
+    assert driver["status"] == "fail"
+    assert driver["detail"].startswith("may not: delete jobs.batch, get pods/log;")
+    assert "Role ame-flow-driver" in driver["fix"]
+    assert set(reviews.users) == {f"system:serviceaccount:{NAMESPACE}:ame-flow-driver"}
+    assert all(c["status"] == "ok" for n, c in checks.items() if n.startswith("permission"))
+
+    # No such account: flows cannot start, and it says what to apply.
+    cluster.core.delete_namespaced_service_account(
+        "ame-flow-driver", NAMESPACE, _preload_content=False
+    )
+    code = main(
+        ["cluster", "check", "--cluster-mlflow-uri", "http://mlflow.ame-test.svc:5000", "--json"]
+    )
+    checks = {c["name"]: c for c in json.loads(capsys.readouterr().out)}
+    assert code == 1
+    driver = checks["flow driver ame-flow-driver"]
+    assert driver["status"] == "fail"
+    assert "cannot start" in driver["detail"]
+    assert f"kubectl -n {NAMESPACE} apply -f deploy/rbac.yaml" in driver["fix"]
 
     # As a table, with a local-only MLflow store (a failure with what to do).
     code = main(["cluster", "check", "--cluster-mlflow-uri", "sqlite:///tmp/x.db"])

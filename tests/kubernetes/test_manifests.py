@@ -16,7 +16,7 @@ from k8s_harness import EXAMPLES, load_example
 from ame_core.runtime.backend import BackendError, RunContext, RunStatus
 from ame_core.runtime.kubernetes import code, dry_run, names, plans, render, status
 from ame_core.runtime.kubernetes import manifests as m
-from ame_core.runtime.kubernetes.cluster_check import PERMISSIONS
+from ame_core.runtime.kubernetes.cluster_check import DRIVER_PERMISSIONS, PERMISSIONS
 from ame_core.runtime.kubernetes.settings import KubeSettings
 
 K8S_VERSION = kubernetes_validate.latest_version()
@@ -301,18 +301,39 @@ def test_deploy_manifests_are_valid(path: Path) -> None:
         validate(doc)
 
 
-def test_rbac_role_grants_exactly_what_cluster_check_verifies() -> None:
-    docs = list(yaml.safe_load_all((DEPLOY / "rbac.yaml").read_text()))
-    role = next(d for d in docs if d["kind"] == "Role")
-    granted = {
+def _granted(role: dict) -> set[tuple[str, str, str]]:
+    return {
         (group, resource, verb)
         for rule in role["rules"]
         for group in rule["apiGroups"]
         for resource in rule["resources"]
         for verb in rule["verbs"]
     }
-    needed = {(g, r, v) for g, r, verbs in PERMISSIONS for v in verbs}
-    assert granted == needed
+
+
+@pytest.mark.parametrize(
+    ("role_name", "permissions"),
+    [("ame", PERMISSIONS), ("ame-flow-driver", DRIVER_PERMISSIONS)],
+    ids=["user", "flow-driver"],
+)
+def test_rbac_role_grants_exactly_what_cluster_check_verifies(role_name, permissions) -> None:
+    docs = list(yaml.safe_load_all((DEPLOY / "rbac.yaml").read_text()))
+    role = next(d for d in docs if d["kind"] == "Role" and d["metadata"]["name"] == role_name)
+    assert _granted(role) == {(g, r, v) for g, r, verbs in permissions for v in verbs}
+    # Bound to the ServiceAccount of the same name, which the settings' default names.
+    binding = next(
+        d for d in docs if d["kind"] == "RoleBinding" and d["roleRef"]["name"] == role_name
+    )
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": role_name, "namespace": "ame"}
+    ]
+    assert any(d["kind"] == "ServiceAccount" and d["metadata"]["name"] == role_name for d in docs)
+
+
+def test_flow_driver_account_is_the_default_and_never_reads_secrets() -> None:
+    assert KubeSettings().driver_service_account == "ame-flow-driver"
+    resources = {r for _g, r, _v in DRIVER_PERMISSIONS}
+    assert not resources & {"secrets", "cronjobs", "pods/portforward"}
 
 
 def test_dry_run_output_is_valid_multi_document_yaml(tmp_path: Path) -> None:

@@ -1,8 +1,9 @@
 """`ame cluster check`: can ame work in this cluster and namespace, and if not, what to do.
 
 API reachable, namespace exists, each permission ame needs (a SelfSubjectAccessReview per verb
-and resource), GPUs the nodes offer (allocatable `nvidia.com/gpu`), and the MLflow URI tasks in
-the cluster will use.
+and resource), the flow drivers' ServiceAccount and what it may do (a LocalSubjectAccessReview
+per verb and resource, as that account), GPUs the nodes offer (allocatable `nvidia.com/gpu`), and
+the MLflow URI tasks in the cluster will use.
 """
 
 from __future__ import annotations
@@ -10,12 +11,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ame_core.runtime.kubernetes import names as n
 from ame_core.runtime.kubernetes.client import Forbidden, KubeError, NotFound, Unreachable
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 
-# (API group, resource, verbs): exactly what ame creates and reads (deploy/rbac.yaml).
-PERMISSIONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+Permissions = tuple[tuple[str, str, tuple[str, ...]], ...]
+
+# (API group, resource, verbs): exactly what ame creates and reads (the Role `ame` of
+# deploy/rbac.yaml).
+PERMISSIONS: Permissions = (
     ("batch", "jobs", ("create", "get", "list", "watch", "patch", "delete")),
     ("batch", "cronjobs", ("create", "get", "list", "patch", "delete")),
     ("", "pods", ("get", "list", "watch")),
@@ -25,6 +30,20 @@ PERMISSIONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("", "secrets", ("create", "list", "patch", "delete")),
     ("", "services", ("create", "get", "patch", "delete")),
     ("apps", "deployments", ("create", "get", "list", "patch", "delete")),
+    ("networking.k8s.io", "ingresses", ("create", "get", "patch", "delete")),
+    ("", "serviceaccounts", ("get",)),
+    ("authorization.k8s.io", "localsubjectaccessreviews", ("create",)),
+)
+
+# What a flow driver does (the Role `ame-flow-driver`): the steps' Jobs, their pods and logs,
+# the records, and a deploy step's objects. No Secrets, no CronJobs, no port-forward.
+DRIVER_PERMISSIONS: Permissions = (
+    ("batch", "jobs", ("create", "get", "list", "watch", "patch", "delete")),
+    ("", "pods", ("get", "list", "watch")),
+    ("", "pods/log", ("get",)),
+    ("", "configmaps", ("create", "get", "list", "patch", "delete")),
+    ("apps", "deployments", ("create", "get", "list", "patch", "delete")),
+    ("", "services", ("create", "get", "patch", "delete")),
     ("networking.k8s.io", "ingresses", ("create", "get", "patch", "delete")),
 )
 
@@ -77,6 +96,7 @@ def run_checks(backend: Any, tracking_uri: str, cluster_mlflow_uri: str | None) 
         return checks
     checks.append(_namespace_check(backend, kube, ns))
     checks.extend(_permission_checks(kube, ns))
+    checks.append(_driver_check(kube, ns, backend.settings.driver_service_account))
     checks.append(_gpu_check(kube))
     checks.append(_mlflow_check(tracking_uri, cluster_mlflow_uri))
     return checks
@@ -119,26 +139,103 @@ def _namespace_check(backend: Any, kube: Any, ns: str) -> Check:
         return Check("namespace", FAIL, str(exc), "")
 
 
-def access_review(kube: Any, ns: str, group: str, resource: str, verb: str) -> tuple[bool, str]:
+def _review_body(kind: str, ns: str, group: str, resource: str, verb: str) -> dict[str, Any]:
     plain, _, sub = resource.partition("/")
     attributes: dict[str, Any] = {"namespace": ns, "verb": verb, "group": group, "resource": plain}
     if sub:
         attributes["subresource"] = sub
-    body = {
+    return {
         "apiVersion": "authorization.k8s.io/v1",
-        "kind": "SelfSubjectAccessReview",
-        # A name of its own per review: the API ignores it; it keeps reviews apart in logs.
-        "metadata": {"name": f"ame-{verb}-{resource.replace('/', '-')}-{group or 'core'}"},
+        "kind": kind,
+        # The API server ignores a review's name and stores no review; API emulators (kmock)
+        # store them and refuse a second one of the same name: one name per review.
+        "metadata": {"name": f"ame-review-{n.new_token()}"},
         "spec": {"resourceAttributes": attributes},
     }
+
+
+def _allowed(result: dict[str, Any]) -> tuple[bool, str]:
+    status = result.get("status") or {}
+    return bool(status.get("allowed")), status.get("reason") or ""
+
+
+def access_review(kube: Any, ns: str, group: str, resource: str, verb: str) -> tuple[bool, str]:
+    """May the caller do `verb` on `resource`?"""
+    body = _review_body("SelfSubjectAccessReview", ns, group, resource, verb)
     result = kube.call(
         "create",
         "selfsubjectaccessreviews",
         kube.authorization.create_self_subject_access_review,
         body,
     )
-    status = result.get("status") or {}
-    return bool(status.get("allowed")), status.get("reason") or ""
+    return _allowed(result)
+
+
+def account_review(
+    kube: Any, ns: str, account: str, group: str, resource: str, verb: str
+) -> tuple[bool, str]:
+    """May the ServiceAccount `account` of `ns` do `verb` on `resource` there?"""
+    body = _review_body("LocalSubjectAccessReview", ns, group, resource, verb)
+    # As the API server sees a pod running as that account: its user and its groups.
+    body["spec"]["user"] = f"system:serviceaccount:{ns}:{account}"
+    body["spec"]["groups"] = ["system:serviceaccounts", f"system:serviceaccounts:{ns}"]
+    result = kube.call(
+        "create",
+        "localsubjectaccessreviews",
+        kube.authorization.create_namespaced_local_subject_access_review,
+        ns,
+        body,
+    )
+    return _allowed(result)
+
+
+def _driver_check(kube: Any, ns: str, account: str) -> Check:
+    name = f"flow driver {account}"
+    apply = f"kubectl -n {ns} apply -f deploy/rbac.yaml"
+    try:
+        kube.call(
+            "get",
+            "serviceaccounts",
+            kube.core.read_namespaced_service_account,
+            account,
+            ns,
+            name=account,
+        )
+    except NotFound:
+        return Check(
+            name,
+            FAIL,
+            f"no ServiceAccount '{account}' in '{ns}': flows (train, validate, deploy, "
+            "pipelines) cannot start",
+            f"{apply}, or name another with AME_K8S_DRIVER_SERVICE_ACCOUNT",
+        )
+    except KubeError as exc:
+        return Check(name, WARN, f"cannot read the ServiceAccount: {exc}", apply)
+    missing: list[str] = []
+    try:
+        for group, resource, verbs in DRIVER_PERMISSIONS:
+            qualified = f"{resource}.{group}" if group else resource
+            missing += [
+                f"{verb} {qualified}"
+                for verb in verbs
+                if not account_review(kube, ns, account, group, resource, verb)[0]
+            ]
+    except KubeError as exc:
+        return Check(
+            name,
+            WARN,
+            f"cannot ask what it may do: {exc}",
+            "ame needs to create localsubjectaccessreviews to check (deploy/rbac.yaml)",
+        )
+    if missing:
+        return Check(
+            name,
+            FAIL,
+            f"may not: {', '.join(missing)}; its flows would fail at that step",
+            f"bind the Role ame-flow-driver of deploy/rbac.yaml to it ({apply})",
+        )
+    granted = sum(len(verbs) for _g, _r, verbs in DRIVER_PERMISSIONS)
+    return Check(name, OK, f"exists; may do all {granted} things a driver does")
 
 
 def _permission_checks(kube: Any, ns: str) -> list[Check]:

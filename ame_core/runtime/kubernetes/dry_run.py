@@ -10,6 +10,7 @@ from typing import Any
 
 from ame_core.runtime.backend import RunContext
 from ame_core.runtime.kubernetes import manifests as m
+from ame_core.runtime.kubernetes import names as n
 from ame_core.runtime.kubernetes import plans, render
 from ame_core.runtime.kubernetes.settings import KubeSettings
 
@@ -81,16 +82,61 @@ def render_task_objects(
             code=code,
             cluster_uri=cluster_uri,
         )
+        flow, driver = _pipeline_driver(plan, context, settings, ns, allow_dirty)
+        plan.record["flow_id"] = flow["metadata"]["labels"][n.LABEL_FLOW]
         steps = {s.run_id: s.job for group in plan.groups for s in group}
         objects = [plans.record_object(ns, plan.record, steps)]
         header.append("steps start in order, one group after the other; a group in parallel.")
+        pod = driver["spec"]["template"]["spec"]
+        header.append(
+            f"the flow's driver (the last Job) starts each later group, as ServiceAccount "
+            f"{pod.get('serviceAccountName', 'default')} in {pod['containers'][0]['image']}; "
+            "its flow id is new at submit."
+        )
         for group in plan.groups:
             objects.extend(step.job for step in group)
-        return objects, header
+        return [*objects, flow, driver], header
     plan = plans.plan_task(
         resolved, context, settings, namespace=ns, code=code, cluster_uri=cluster_uri
     )
     return [plan.job, plans.record_object(ns, plan.record)], header
+
+
+def _pipeline_driver(
+    plan: plans.PipelinePlan,
+    context: RunContext,
+    settings: KubeSettings,
+    namespace: str,
+    allow_dirty: bool,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The flow record and the driver Job a pipeline's submit creates (backend._start_pipeline),
+    built without a cluster or MLflow."""
+    from ame_core.flows.control import new_flow_id
+    from ame_core.flows.records import FLOW_STEPS, FlowRecord
+    from ame_core.runtime.kubernetes.backend import KubernetesBackend
+    from ame_core.runtime.kubernetes.flows import KubernetesFlowStore
+
+    backend = KubernetesBackend(Path(context.project_dir), settings=settings)
+    store = KubernetesFlowStore(backend, context.project, namespace=namespace)
+    record = FlowRecord.new(
+        new_flow_id(),
+        "pipeline",
+        context.project,
+        backend.name,
+        task=plan.task,
+        params={
+            "run_id": plan.run_id,
+            "code_mlflow_run": m.PLACEHOLDER_RUN,
+            "allow_dirty": allow_dirty,
+        },
+        origin={
+            "project_dir": str(context.project_dir),
+            "tracking_uri": plans.redact(context.tracking_uri),
+            "namespace": namespace,
+        },
+        steps=FLOW_STEPS["pipeline"],
+    )
+    return store.record_object(record), store.driver_job(record, dry_run=True)
 
 
 def render_task(

@@ -65,7 +65,8 @@ class KubernetesFlowStore(FlowStore):
 
     # --- records --------------------------------------------------------------------------
 
-    def _object(self, record: FlowRecord) -> dict[str, Any]:
+    def record_object(self, record: FlowRecord) -> dict[str, Any]:
+        """The ConfigMap that holds `record` (what `write` creates)."""
         from ame_core.runtime.kubernetes.plans import redact
 
         data = record.to_json()
@@ -93,7 +94,7 @@ class KubernetesFlowStore(FlowStore):
         self.backend.kube.call("patch", resource, fn, name, self.namespace, body, name=name)
 
     def write(self, record: FlowRecord) -> None:
-        obj = self._object(record)
+        obj = self.record_object(record)
         name = obj["metadata"]["name"]
         patch = {"metadata": {"labels": obj["metadata"]["labels"]}, "data": obj["data"]}
         try:
@@ -127,7 +128,7 @@ class KubernetesFlowStore(FlowStore):
             if version:
                 # The API server refuses (409) a patch made from an older read.
                 meta["resourceVersion"] = version
-            body = {"metadata": meta, "data": self._object(record)["data"]}
+            body = {"metadata": meta, "data": self.record_object(record)["data"]}
             try:
                 self._patch(n.flow_record_name(flow_id), body)
                 return record
