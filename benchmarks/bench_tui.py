@@ -1,4 +1,5 @@
-"""Benchmarks of `ame tui`: time to first frame, idle CPU with 200 runs listed, open time of a
+"""Benchmarks of `ame tui`: time to first frame, time until the Models view shows the registered
+versions (the project's MLflow server warm), idle CPU with 200 runs listed, open time of a
 1,000,000-line log, and the log rate the view keeps up with. Prints figures beside references.
 
     .venv/bin/python benchmarks/bench_tui.py [--quick]
@@ -77,18 +78,114 @@ def time_to_first_frame(proj: Path, repeat: int) -> None:
         t0 = time.perf_counter()
         subprocess.run([PY, "-c", "import textual.app"], check=True)
         base.append(time.perf_counter() - t0)
-    bare = []
-    bare_app = "from textual.app import App\nclass A(App):\n def on_mount(self): self.call_after_refresh(self.exit)\nA().run(headless=True)"
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        subprocess.run([PY, "-c", bare_app], check=True)
-        bare.append(time.perf_counter() - t0)
+    bare = empty_app_first_frame(repeat)
     m = statistics.median(frames)
     print(
         f"time to first frame (process start → first frame, median of {repeat}): {m:.2f} s "
         f"(target ≤ 1.5 s) | `python -c 'import textual.app'`: {statistics.median(base):.2f} s | "
-        f"empty Textual app first frame: {statistics.median(bare):.2f} s | ratio to empty app: "
-        f"{m / statistics.median(bare):.1f}x | heavy modules loaded before the first frame: {heavy}"
+        f"empty Textual app first frame: {bare:.2f} s | ratio to empty app: "
+        f"{m / bare:.1f}x | heavy modules loaded before the first frame: {heavy}"
+    )
+
+
+def empty_app_first_frame(repeat: int) -> float:
+    """Median seconds from process start to an empty Textual app's first frame (the peer)."""
+    bare_app = "from textual.app import App\nclass A(App):\n def on_mount(self): self.call_after_refresh(self.exit)\nA().run(headless=True)"
+    bare = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        subprocess.run([PY, "-c", bare_app], check=True)
+        bare.append(time.perf_counter() - t0)
+    return statistics.median(bare)
+
+
+# --- 1b. the Models view shows the registered versions ------------------------------------------
+
+MODELS_SHOWN = textwrap.dedent(
+    """
+    import sys, time
+    t0 = time.perf_counter()
+    import argparse
+    from ame_core.cli.tui_cmd import build_context
+    from ame_tui.app import AmeApp
+
+    want = int(sys.argv[2])
+
+    class Timed(AmeApp):
+        def on_mount(self):
+            super().on_mount()
+            self.set_interval(0.005, self._look)
+
+        def _look(self):
+            from ame_tui.screens.models import ModelsView
+            from textual.widgets import DataTable
+
+            view = self.screen
+            if not isinstance(view, ModelsView) or not getattr(view, "loaded", False):
+                return
+            if view.query_one(DataTable).row_count >= want:
+                self.call_after_refresh(self._shown)
+
+        def _shown(self):
+            heavy = [m for m in ("mlflow", "kubernetes", "sklearn", "pandas") if m in sys.modules]
+            print(f"{time.perf_counter() - t0:.4f} {','.join(heavy) or '-'}", flush=True)
+            self.exit()
+
+    args = argparse.Namespace(project=sys.argv[1], tui_project=None, backend="local",
+                              mlflow_uri=None, context=None, namespace=None, read_only=False)
+    Timed(build_context(args)).run(headless=True, size=(160, 40))
+    """
+)
+
+
+def register_versions(proj: Path, count: int) -> str:
+    """Start the project's local MLflow server and register `count` versions of logreg."""
+    from ame_core import tracking, tracking_server
+
+    url = tracking_server.ensure(proj, announce=False)
+    rest = tracking.rest(url, proj)
+    rest.post("registered-models/create", {"name": "logreg"})
+    experiment = rest.create_experiment("quickstart")
+    for _ in range(count):
+        run = rest.create_run(experiment, "train_logreg", {}, int(time.time() * 1000))
+        info = run["info"]
+        rest.update_run(info["run_id"], "FINISHED", int(time.time() * 1000))
+        source = f"{info['artifact_uri']}/model"
+        body = {"name": "logreg", "source": source, "run_id": info["run_id"]}
+        rest.post("model-versions/create", body)
+    return url
+
+
+def models_shown(proj: Path, repeat: int, versions: int = 3) -> None:
+    register_versions(proj, versions)
+    shown, heavy = [], "-"
+    try:
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            out = subprocess.run(
+                [PY, "-c", MODELS_SHOWN, str(proj), str(versions)],
+                capture_output=True,
+                text=True,
+                cwd=REPO,
+                timeout=120,
+            )
+            wall = time.perf_counter() - t0
+            if out.returncode != 0:
+                print(out.stderr[-2000:])
+                raise SystemExit("models-view child failed")
+            heavy = out.stdout.split()[-1]
+            shown.append(wall)
+        peer = empty_app_first_frame(repeat)
+    finally:
+        from ame_core import tracking_server
+
+        tracking_server.stop(proj)
+    m = statistics.median(shown)
+    print(
+        f"Models view shows {versions} registered versions (process start → the frame with "
+        f"them, MLflow server warm, median of {repeat}): {m:.2f} s (target ≤ 1.5 s) | empty "
+        f"Textual app first frame: {peer:.2f} s | ratio: {m / peer:.1f}x | heavy modules "
+        f"loaded: {heavy}"
     )
 
 
@@ -299,12 +396,14 @@ async def log_benchmarks(tmp: Path, rate: int, seconds: float) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="fewer repeats, shorter windows")
-    parser.add_argument("--only", choices=("start", "idle", "log"), help="one benchmark")
+    parser.add_argument("--only", choices=("start", "models", "idle", "log"), help="one benchmark")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="ame-bench-tui-"))
     try:
         if args.only in (None, "start"):
             time_to_first_frame(project(tmp / "ff"), 3 if args.quick else 5)
+        if args.only in (None, "models"):
+            models_shown(project(tmp / "models"), 3 if args.quick else 5)
         if args.only in (None, "idle"):
             idle_cpu(tmp, 10 if args.quick else 30)
         if args.only in (None, "log"):
