@@ -408,13 +408,31 @@ class Lifecycle:
         model = self.project.model(model_name)
         result = ModelStatus(model_name, has_validation=model.validation is not None)
         result.versions = self.registry.versions(model_name)
-        result.deployed = next(
-            (v.version for v in result.versions if DEPLOYED_ALIAS in v.aliases), None
-        )
         result.endpoint = self.backend.endpoint(model_name, self.context("deployment", model_name))
+        result.deployed = self._deployed_alias(model_name, result.versions, result.endpoint)
         if health and result.endpoint is not None and result.endpoint.url:
             result.health = self.check_health(model_name, result.endpoint)
         return result
+
+    def _deployed_alias(
+        self, model_name: str, versions: list[VersionInfo], endpoint: Endpoint | None
+    ) -> str | None:
+        """The version the registry's `deployed` alias names, first moved to the version the
+        backend serves when they differ: a deployer that died after the switch (the next
+        look finished its start) never got to move the alias."""
+        aliased = next((v.version for v in versions if DEPLOYED_ALIAS in v.aliases), None)
+        served = endpoint.version if endpoint is not None else None
+        if not served or served == aliased or served not in {v.version for v in versions}:
+            return aliased
+        try:
+            self.registry.set_deployed(model_name, served)
+        except RegistryError:
+            return aliased  # said by the next write; a look never fails on it
+        for info in versions:
+            info.aliases = [a for a in info.aliases if a != DEPLOYED_ALIAS]
+            if info.version == served:
+                info.aliases.append(DEPLOYED_ALIAS)
+        return served
 
     def check_health(self, model_name: str, endpoint: Endpoint) -> Health:
         from ame_core.serving.health import probe
@@ -497,9 +515,7 @@ class Lifecycle:
                     "versions": len(versions),
                     "latest": latest.version if latest else None,
                     "latest_validation": verdict.status if verdict else None,
-                    "deployed": next(
-                        (v.version for v in versions if DEPLOYED_ALIAS in v.aliases), None
-                    ),
+                    "deployed": self._deployed_alias(name, versions, endpoint),
                     "endpoint": endpoint.to_json() if endpoint else None,
                     "auto_deploy": bool(model.deployment and model.deployment.auto_deploy),
                     "has_validation": model.validation is not None,

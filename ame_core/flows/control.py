@@ -117,11 +117,15 @@ def reconcile(store: FlowStore, record: FlowRecord, backend: Any = None) -> Flow
 def _cancel_unattended(record: FlowRecord, backend: Any) -> None:
     """Cancel a flow that has no driver: its current run too, if it still runs."""
     step = record.current
-    if step is not None and step.run_id and backend is not None:
+    run_id = step.run_id if step is not None else None
+    if run_id is None and record.kind == "pipeline":
+        # A pipeline's run exists before its driver first records it on the step.
+        run_id = record.params.get("run_id")
+    if run_id and backend is not None:
         try:
-            backend.cancel(step.run_id)
+            backend.cancel(run_id)
         except Exception as exc:  # the run may be gone already; the flow is cancelled anyway
-            record.event(f"could not cancel run {step.run_id}: {exc}")
+            record.event(f"could not cancel run {run_id}: {exc}")
     for s in record.steps:
         if not s.status.finished:
             s.status = StepStatus.CANCELLED

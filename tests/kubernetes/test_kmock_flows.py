@@ -370,7 +370,11 @@ def test_cancel_a_flow_on_the_cluster(cluster: Kubelet, pipeline) -> None:
     cluster.batch.delete_namespaced_job(job["metadata"]["name"], NAMESPACE, _preload_content=False)
     cancelled = control.get(store, flow_id, backend)
     assert cancelled.status is FlowStatus.CANCELLED
-    del record  # its run is cancelled by a driver that had recorded it (step.run_id)
+    # Its driver never ran (it never recorded the pipeline on its step): the pipeline run is
+    # cancelled all the same, with the first group's Job.
+    assert backend.get_run(record.id).status is RunStatus.CANCELLED
+    assert backend.get_run(record.step_ids[0]).status is RunStatus.CANCELLED
+    assert not [j for j in cluster.jobs() if j["metadata"]["name"] == record.step_ids[0]]
 
 
 def test_the_driver_refuses_another_ame_version(cluster: Kubelet, pipeline, monkeypatch) -> None:

@@ -57,12 +57,25 @@ class Served:
     def model_processes(self) -> list[int]:
         return procs.env_members(SERVED_ENV, f"{self.project.resolve()}#{MODEL}")
 
+    def model_status(self) -> dict:
+        """`ame model status --json`, as the next process that looks."""
+        out = subprocess.run(
+            [sys.executable, "-m", "ame_core", "--project", str(self.project),
+             "--mlflow-uri", self.uri, "model", "status", MODEL, "--json"],
+            env=self.env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert out.returncode == 0, out.stderr
+        return json.loads(out.stdout)
+
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     root = tmp_path_factory.mktemp("serving-faults")
     project = root / "project"
     project.mkdir()
+    (project / "ame.yml").write_text(
+        f"project: faults\nmodels:\n  - name: {MODEL}\n    deployment:\n      autoDeploy: false\n"
+    )
     uri = f"sqlite:///{root / 'mlflow.db'}"
     env = ame_env(root, root / "cache")
     saved = dict(os.environ)
@@ -112,6 +125,12 @@ def test_a_start_whose_deployer_died_is_finished_once_ready(served: Served) -> N
     assert after.url == before.url
     assert not procs.alive(before.extra["pid"]), "the old version's server still runs"
     assert post_json(f"{after.url}/invocations", invocation_body(2))[0] == 200
+    # The deployer never moved the registry's `deployed` alias: the next status does.
+    status = served.model_status()
+    assert status["deployed"] == "2"
+    aliased = {v["version"]: v["aliases"] for v in status["versions"]}
+    assert aliased["2"] == ["deployed"] and "deployed" not in aliased["1"]
+    assert served.model_status()["deployed"] == "2"  # recorded, not only shown
 
 
 def test_a_start_whose_deployer_died_early_is_rolled_back(served: Served) -> None:
