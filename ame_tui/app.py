@@ -147,6 +147,8 @@ class AmeApp(App[None]):
         self.flows_loaded = False
         # flows seen going on, whose end is told once (also those started from the CLI)
         self._flows_going: set[str] = set()
+        # Flows this console is cancelling: their end is told by the cancel's own toast.
+        self._flows_cancelling: set[str] = set()
         self.worker_errors: list[WorkerCrashed] = []  # bugs a worker hit; the app ran on
         for name, screen in _screens().items():
             self.add_mode(name, screen)
@@ -342,6 +344,8 @@ class AmeApp(App[None]):
             elif record.id in self._flows_going:
                 self._flows_going.discard(record.id)
                 ended = True
+                if record.id in self._flows_cancelling:
+                    continue
                 ok = record.status.value == "succeeded"
                 self.notify(
                     outcome_text(record),
@@ -417,6 +421,8 @@ class AmeApp(App[None]):
             self.notify("the project is still loading", severity="warning")
             return
         self.notify(f"{label} …", title=what)
+        if what == "cancel_flow":
+            self._flows_cancelling.add(kwargs["flow_id"])
         self._launch(what, label, kwargs)
 
     @background(group="actions")
@@ -443,18 +449,19 @@ class AmeApp(App[None]):
                 record = actions.start_flow(ctx, info, what, model, version, force)
                 self.post_message(FlowStarted(record))
                 return
+            flow_id = None
             if what == "cancel":
                 record = actions.cancel(ctx, kwargs["run_id"])
                 text = f"run {record.id} {record.status.value}"
             elif what == "cancel_flow":
-                record = actions.cancel_flow(ctx, kwargs["flow_id"])
-                text = f"{record.title}: flow {record.id} {record.status.value}"
+                flow = actions.cancel_flow(ctx, kwargs["flow_id"])
+                text, flow_id = f"{flow.title}: flow {flow.id} {flow.status.value}", flow.id
             else:
                 raise ValueError(what)
         except Exception as exc:  # noqa: BLE001 - Lifecycle/Registry/Backend/FlowError: one line
             self.post_message(ActionFailed(what, f"{label}: {one_line(exc)}"))
         else:
-            self.post_message(Finished(what, text))
+            self.post_message(Finished(what, text, flow_id=flow_id))
 
     def on_launched(self, message: Launched) -> None:
         record = message.result
@@ -463,6 +470,9 @@ class AmeApp(App[None]):
         self.open_run(record.id)
 
     def on_finished(self, message: Finished) -> None:
+        if message.flow_id:
+            self._flows_going.discard(message.flow_id)  # one toast for its end: this one
+            self._flows_cancelling.discard(message.flow_id)
         self.notify(message.text, title=message.what, timeout=8)
         if message.what == "cancel":
             self.refresh_runs()
@@ -507,6 +517,8 @@ class AmeApp(App[None]):
         )
 
     def on_action_failed(self, message: ActionFailed) -> None:
+        if message.what == "cancel_flow":
+            self._flows_cancelling.clear()  # its flow's end is told when it comes
         self.notify(message.detail, title=f"{message.what} failed", severity="error", timeout=10)
 
     # --- the command palette ---------------------------------------------------------------------

@@ -70,13 +70,15 @@ class ActionFailed(Message):
 
 
 class Finished(Message):
-    """A launched action completed; `text` says how, in one line."""
+    """A launched action completed; `text` says how, in one line. `flow_id`: the flow it
+    ended (its end is then told here, not again when the flows are next read)."""
 
-    def __init__(self, what: str, text: str, ok: bool = True) -> None:
+    def __init__(self, what: str, text: str, ok: bool = True, flow_id: str | None = None) -> None:
         super().__init__()
         self.what = what
         self.text = text
         self.ok = ok
+        self.flow_id = flow_id
 
 
 class ForceAsk(Message):

@@ -560,6 +560,14 @@ async def test_a_flow_started_elsewhere_shows_up_and_cancels_with_confirmation(d
         run_id = demo.backend.flows.read(record.id).step("validate").run_id
         assert demo.backend.cancelled == [run_id]
         assert any(m == f"validate logreg v2: flow {record.id} cancelled" for m in messages(app))
+        # Told once: not again when the flows are read next.
+        fetched = app.flows_loaded
+        app.flows_loaded = False
+        app.refresh_flows()
+        await wait_for(pilot, lambda: app.flows_loaded, what="flows read again")
+        app.flows_loaded = fetched
+        told = [m for m in messages(app) if "cancelled" in m and "validate logreg v2" in m]
+        assert len(told) == 1, messages(app)
     # and the other way round: what the console started, `ame flow list` reads
     assert control.listing(demo.backend.flows)[0].id == record.id
 
