@@ -224,13 +224,14 @@ class Lifecycle:
             model_version=version,
         )
 
-    def _model_env(self, model: str, version: str) -> dict[str, str]:
-        """What a validation or monitoring task gets: the version it must judge."""
-        return {
+    def version_context(self, kind: str, model: str, version: str) -> RunContext:
+        """The context of a validation or monitoring run: the version it must judge."""
+        env = {
             "AME_MODEL_NAME": model,
             "AME_MODEL_VERSION": str(version),
             "AME_MODEL_URI": f"models:/{model}/{version}",
         }
+        return self.context(kind, model, version, env=env)
 
     def submit_slot(self, slot: Any, what: str, context: RunContext) -> RunRecord:
         """Resolve the slot's task (training, validation, monitoring) and submit it."""
@@ -330,9 +331,7 @@ class Lifecycle:
         )
 
     def validation_context(self, model_name: str, version: str) -> RunContext:
-        return self.context(
-            "validation", model_name, version, env=self._model_env(model_name, version)
-        )
+        return self.version_context("validation", model_name, version)
 
     def record_verdict(self, model_name: str, version: str, run: RunRecord) -> Verdict | None:
         """The verdict of a finished validation run, recorded on the version (None: cancelled)."""
@@ -491,9 +490,7 @@ class Lifecycle:
                 f"(deploy one: ame model deploy {model_name})"
             )
         self.say(f"monitoring {model_name} v{version}")
-        context = self.context(
-            "monitoring", model_name, version, env=self._model_env(model_name, version)
-        )
+        context = self.version_context("monitoring", model_name, version)
         run = self._run(model.monitoring, "monitoring", context)
         run.model_name, run.model_version = (
             run.model_name or model_name,

@@ -230,9 +230,7 @@ def monitor(engine: FlowEngine, step: StepRecord) -> str:
     model = _model(engine)
     if model.monitoring is None:
         raise StepFailed(f"model {name} has no monitoring task (`monitoring: {{task}}`)")
-    context = lifecycle.context(
-        "monitoring", name, version, env=lifecycle._model_env(name, version)
-    )
+    context = lifecycle.version_context("monitoring", name, version)
     run = engine.run_and_wait(
         step, lambda env: lifecycle.submit_slot(model.monitoring, "monitoring", _with(context, env))
     )

@@ -12,7 +12,6 @@ supervisor: the output goes into the run's log.
 from __future__ import annotations
 
 import argparse
-import fcntl
 import functools
 import hashlib
 import os
@@ -21,6 +20,8 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+from ame_core.runtime import filelock
 
 MARKER = ".ame-complete"
 
@@ -205,9 +206,7 @@ def _run(cmd: list[str]) -> None:
 
 
 def ensure_env(python: str, requirements: Path, env_dir: Path) -> None:
-    env_dir.parent.mkdir(parents=True, exist_ok=True)
-    with open(f"{env_dir}.lock", "a+") as lock:
-        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+    with filelock.exclusive(Path(f"{env_dir}.lock")):
         if is_ready(env_dir):
             print(f"[ame] reusing environment {env_dir}", flush=True)
             return

@@ -23,7 +23,6 @@ finds that version served (nothing to do) or starts its own.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import socket
@@ -36,7 +35,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from ame_core.runtime import procs
+from ame_core.runtime import filelock, procs
 from ame_core.runtime.backend import BackendError, Endpoint, EndpointStatus
 from ame_core.runtime.records import atomic_write
 
@@ -174,17 +173,13 @@ class LocalServing:
     def _lock(self, model: str, wait: bool = True) -> Iterator[bool]:
         """One deploy/undeploy of a model at a time, across processes (a flock: the kernel
         drops it when its holder dies). With `wait=False`, yields False when it is taken."""
-        self.dir.mkdir(parents=True, exist_ok=True)
-        with open(self.dir / f".{model}.lock", "w") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-            except BlockingIOError:
-                yield False
-                return
-            try:
+        path = self.dir / f".{model}.lock"
+        if wait:
+            with filelock.exclusive(path):
                 yield True
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        else:
+            with filelock.try_exclusive(path) as held:
+                yield held
 
     def _served_tag(self, model: str) -> str:
         return f"{self.project_dir}#{model}"

@@ -412,3 +412,38 @@ def test_settings_reach_the_driver(cluster: Kubelet, pipeline, monkeypatch) -> N
     assert again.ttl_seconds == 600 and again.images == {"pip": "ghcr.io/acme/py:{python}"}
     assert env["AME_CLUSTER_MLFLOW_URI"] == CLUSTER_URI
     assert job["spec"]["ttlSecondsAfterFinished"] == 600
+
+
+def test_a_driver_that_cannot_read_the_project_fails_the_flow_with_where(
+    cluster: Kubelet, tmp_path: Path, mlflow_uri: str
+) -> None:
+    # A validate flow's driver got code whose ame.yml is broken (it was edited after the
+    # flow started, or the code shipped is not what the client read): the flow fails with
+    # file:line:col, it does not hang or leave the flow running.
+    project = tmp_path / "broken"
+    project.mkdir()
+    (project / "ame.yml").write_text("project: broken\nmodels:\n  - name: logreg\n    bad: [\n")
+    store = KubernetesBackend(project).flow_store()
+    record = FlowRecord.new(
+        "flow-20261202-000000-abcdef",
+        "validate",
+        "broken",
+        "kubernetes",
+        model="logreg",
+        params={"version": "1"},
+    )
+    record.driver = {"job": "ame-flow-20261202-000000-abcdef-1", "attempt": 1}
+    store.write(record)
+    code = flow_driver.drive(
+        record.id,
+        namespace=NAMESPACE,
+        job=record.driver["job"],
+        project_dir=project,
+        tracking_uri=mlflow_uri,
+    )
+    assert code == 1
+    failed = flow_record(cluster, record.id)
+    assert failed.status is FlowStatus.FAILED
+    assert failed.reason.startswith("cannot open the project: ")
+    assert "ame.yml:" in failed.reason and "Traceback" not in failed.reason
+    assert all(s.status.value == "skipped" for s in failed.steps)
