@@ -1,77 +1,13 @@
-"""Finding project files: the project of a directory, and the workspace of projects around it."""
+"""The workspace of projects around a project file (for references to other projects); where
+project files are is `project_files`."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 
+from ame_core.project_files import ame_path_dirs, git_root, iter_project_files
 from ame_core.resolve import ProjectIndex, Workspace
-
-PROJECT_FILE_NAMES = ("ame.yml", "ame.yaml")
-# Folders that never hold a user's project files and can be huge.
-_SKIP_DIRS = {
-    ".git",
-    ".hg",
-    ".venv",
-    "venv",
-    "node_modules",
-    "__pycache__",
-    ".ame",
-    ".tox",
-    "mlruns",
-}
-
-
-class ProjectFileError(Exception):
-    """No project file, or an ambiguous one; the message is for the user as it is."""
-
-
-def is_project_file(path: str | os.PathLike[str]) -> bool:
-    return Path(path).name in PROJECT_FILE_NAMES
-
-
-def project_file_in(directory: Path) -> Path | None:
-    """The project file of a directory; both spellings at once is an error."""
-    found = [directory / name for name in PROJECT_FILE_NAMES if (directory / name).is_file()]
-    if len(found) > 1:
-        raise ProjectFileError(
-            f"{directory}: both ame.yml and ame.yaml exist; keep one of them (AME402)"
-        )
-    return found[0] if found else None
-
-
-def find_project_file(start: Path | None = None) -> Path:
-    """The project file in `start` or the nearest parent that has one."""
-    here = (start or Path.cwd()).resolve()
-    for directory in (here, *here.parents):
-        found = project_file_in(directory)
-        if found is not None:
-            return found
-    raise ProjectFileError(
-        f"no ame.yml or ame.yaml in {here} or its parents (create one with `ame init`)"
-    )
-
-
-def git_root(start: Path) -> Path | None:
-    here = start.resolve()
-    for directory in (here, *here.parents):
-        if (directory / ".git").exists():
-            return directory
-    return None
-
-
-def iter_project_files(root: Path) -> Iterator[Path]:
-    """Every ame.yml/ame.yaml below root, skipping virtual environments and the like."""
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS)
-        for name in PROJECT_FILE_NAMES:
-            if name in filenames:
-                yield Path(dirpath) / name
-
-
-def ame_path_dirs() -> list[Path]:
-    return [Path(p) for p in os.environ.get("AME_PATH", "").split(os.pathsep) if p]
 
 
 class FileWorkspace(Workspace):

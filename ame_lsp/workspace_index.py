@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ame_core.engine import Analysis, analyze, index_text
+from ame_core.project_files import PROJECT_FILE_NAMES, ame_path_dirs, iter_project_files
 from ame_core.resolve import ProjectIndex, Workspace
-from ame_core.workspace import PROJECT_FILE_NAMES, ame_path_dirs, iter_project_files
 
 
 def uri_to_path(uri: str) -> str:

@@ -68,7 +68,7 @@ def _backend(args: argparse.Namespace, **kwargs: Any) -> Any:
 
 
 def _project_dir(args: argparse.Namespace) -> Path | None:
-    from ame_core.workspace import ProjectFileError, find_project_file
+    from ame_core.project_files import ProjectFileError, find_project_file
 
     try:
         return find_project_file(Path(args.project) if args.project else None).parent.resolve()

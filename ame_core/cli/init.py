@@ -50,7 +50,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import sys
 
-    from ame_core.workspace import PROJECT_FILE_NAMES
+    from ame_core.project_files import PROJECT_FILE_NAMES
 
     directory = Path(args.directory)
     for name in PROJECT_FILE_NAMES:

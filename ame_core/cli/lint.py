@@ -53,7 +53,7 @@ def read_project_text(path: Path) -> str:
 
 
 def collect_files(paths: list[str], project_dir: str | None) -> list[Path]:
-    from ame_core.workspace import ProjectFileError, find_project_file, iter_project_files
+    from ame_core.project_files import ProjectFileError, find_project_file, iter_project_files
 
     if not paths:
         try:
@@ -87,8 +87,9 @@ def run(args: argparse.Namespace) -> int:
     from ame_core import __version__
     from ame_core.diagnostics import Diagnostic, Range, Severity
     from ame_core.engine import analyze
+    from ame_core.project_files import ame_path_dirs, git_root
     from ame_core.report import format_github, format_json, format_sarif, format_text
-    from ame_core.workspace import FileWorkspace, ame_path_dirs, git_root
+    from ame_core.workspace import FileWorkspace
 
     files = collect_files(args.paths, args.project)
     texts = [(path, read_project_text(path)) for path in files]

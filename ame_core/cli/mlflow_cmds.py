@@ -35,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _project_dir(args: argparse.Namespace) -> Path:
-    from ame_core.workspace import ProjectFileError, find_project_file
+    from ame_core.project_files import ProjectFileError, find_project_file
 
     try:
         return find_project_file(Path(args.project) if args.project else None).parent.resolve()

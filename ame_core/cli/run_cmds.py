@@ -79,7 +79,7 @@ def _load(args: argparse.Namespace) -> Any:
 
 def _project_dir(args: argparse.Namespace) -> Path:
     """The project folder, without requiring a valid file (to list runs of a broken project)."""
-    from ame_core.workspace import ProjectFileError, find_project_file
+    from ame_core.project_files import ProjectFileError, find_project_file
 
     try:
         return find_project_file(Path(args.project) if args.project else None).parent.resolve()

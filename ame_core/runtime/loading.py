@@ -39,7 +39,8 @@ class LoadedProject:
 
 def load_project(project_dir: str | Path | None = None) -> LoadedProject:
     from ame_core.engine import analyze
-    from ame_core.workspace import ProjectFileError, find_project_file, workspace_for
+    from ame_core.project_files import ProjectFileError, find_project_file
+    from ame_core.workspace import workspace_for
 
     try:
         path = find_project_file(Path(project_dir) if project_dir else None)

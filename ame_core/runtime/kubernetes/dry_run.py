@@ -215,9 +215,9 @@ def render_deploy(
 
 
 def _context_for(resolved: Any, project_dir: Path | None, tracking_uri: str | None):
+    from ame_core.project_files import ProjectFileError, find_project_file
     from ame_core.runtime.backend import BackendError
     from ame_core.tracking import tracking_uri_for
-    from ame_core.workspace import ProjectFileError, find_project_file
 
     try:
         folder = Path(project_dir) if project_dir else find_project_file(None).parent
@@ -232,7 +232,7 @@ def _context_for(resolved: Any, project_dir: Path | None, tracking_uri: str | No
 
 def _project_name(project_dir: Path) -> str:
     from ame_core.engine import analyze
-    from ame_core.workspace import project_file_in
+    from ame_core.project_files import project_file_in
 
     path = project_file_in(project_dir)
     if path is not None:
