@@ -400,6 +400,20 @@ class SemanticChecker:
         for model in self.project.model_list():
             self._check_model(model)
 
+    def _check_rollout(self, rollout: Any) -> None:
+        from ame_core.durations import FormatValueError, parse_duration, parse_percent
+
+        for kind, key, value, (low, high) in _rollout_values(rollout):
+            path = (*rollout.source_path, *key.split("."))
+            try:
+                if kind == "percent":
+                    parse_percent(value, low, high)
+                elif parse_duration(value) <= 0:
+                    raise FormatValueError(f"{value!r} is not a positive duration")
+            except FormatValueError as exc:
+                code = "AME306" if kind == "percent" else "AME305"
+                self.report(code, Severity.ERROR, f"{key}: {exc}", path)
+
     def _check_model(self, model: Model) -> None:
         deployment = model.deployment
         if deployment is not None and deployment.serving not in SUPPORTED_SERVING:
@@ -410,6 +424,8 @@ class SemanticChecker:
                 f"{', '.join(SUPPORTED_SERVING)} can be deployed today",
                 (*deployment.source_path, "serving"),
             )
+        if deployment is not None and deployment.rollout is not None:
+            self._check_rollout(deployment.rollout)
         batch = model.batch_inference
         if batch is not None:
             path = batch.source_path
@@ -436,6 +452,17 @@ class SemanticChecker:
                     self.resolver.find_data_set(ref, self.index, (*path, "dataSet"))
                 except ResolveError as exc:
                     self._problem(exc.problem)
+
+
+def _rollout_values(rollout: Any) -> Iterator[tuple[str, str, Any, tuple[float, float]]]:
+    """(kind, key path, value, range) of each duration and percentage of a rollout."""
+    yield "percent", "canary", rollout.canary, (1.0, 99.0)
+    yield "duration", "window", rollout.window, (0.0, 0.0)
+    if rollout.gate is not None:
+        if rollout.gate.max_error_rate is not None:
+            yield "percent", "gate.maxErrorRate", rollout.gate.max_error_rate, (0.0, 100.0)
+        if rollout.gate.max_latency_p95 is not None:
+            yield "duration", "gate.maxLatencyP95", rollout.gate.max_latency_p95, (0.0, 0.0)
 
 
 def _is_unknown_resource(name: str) -> bool:

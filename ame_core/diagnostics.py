@@ -115,6 +115,8 @@ CODES: dict[str, str] = {
     "AME302": "fractional extended resource (GPU)",
     "AME303": "unknown resource name",
     "AME304": "invalid cron schedule",
+    "AME305": "invalid duration",
+    "AME306": "invalid percentage",
     "AME401": "serving option not supported yet",
     "AME402": "both ame.yml and ame.yaml exist",
 }

@@ -369,6 +369,46 @@ class Ingress(AmeModel):
     tls: bool = Field(default=False, description="Serve over TLS.")
 
 
+Percent = str | int | float
+Duration = str
+
+
+class Gate(AmeModel):
+    """When a canary is promoted: limits measured on its own requests over the window."""
+
+    AME_KIND: ClassVar[str] = "gate"
+    max_error_rate: Percent | None = Field(
+        default=None,
+        description="Highest share of failed requests (5xx, timeouts), e.g. `1%`; default 1%.",
+    )
+    max_latency_p95: Duration | None = Field(
+        default=None, description="Highest 95th-percentile latency, e.g. `250ms`."
+    )
+
+
+class Rollout(AmeModel):
+    """How a new version takes over from the served one."""
+
+    AME_KIND: ClassVar[str] = "rollout"
+    strategy: Literal["replace", "canary"] = Field(
+        default="replace",
+        description="`replace`: start, health-check, then switch all requests (no gap). "
+        "`canary`: the new version takes `canary` percent of requests for `window`, then is "
+        "promoted if the gate holds, else rolled back.",
+    )
+    canary: Percent = Field(
+        default="10%", description="Share of requests the canary takes (1–99), e.g. `10%`."
+    )
+    window: Duration = Field(default="5m", description="How long the canary is observed.")
+    min_requests: int = Field(
+        default=100,
+        ge=1,
+        description="Requests the canary must serve before the gate is judged; a window that "
+        "ends with fewer is extended once, then rolled back.",
+    )
+    gate: Gate | None = Field(default=None, description="The limits the canary must keep.")
+
+
 class Deployment(AmeModel):
     """Serving of the model's versions for inference."""
 
@@ -400,6 +440,9 @@ class Deployment(AmeModel):
         default="mlflow",
         description="Serving runtime. `mlflow` is supported; `mlserver`, `kserve`, `triton` "
         "are planned.",
+    )
+    rollout: Rollout | None = Field(
+        default=None, description="How a new version takes over (default: replace)."
     )
     image: str | None = Field(default=None, description="Serving image on a cluster.")
     ingress: Ingress | None = Field(default=None, description="Ingress (cluster only).")

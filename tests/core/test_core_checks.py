@@ -250,3 +250,49 @@ def test_one_bad_task_does_not_hide_the_others(check):
         + "  - name: a\n    executor: 5\n  - name: b\n    fromTemplate: missing\n    executor: !custom {command: x}\n"
     )
     assert codes(check(text)) == ["AME101", "AME204"]
+
+
+ROLLOUT = (
+    BASE
+    + '  - name: t\n    executor: !pip\n      pythonVersion: "3.11"\n      command: x\n'
+    + "models:\n  - name: m\n    training:\n      task: {taskRef: t}\n    deployment:\n"
+    + "      rollout:\n"
+)
+
+
+def test_a_canary_rollout_as_format_md_writes_it_is_clean(check):
+    text = ROLLOUT + (
+        "        strategy: canary\n        canary: 20%\n        window: 10m\n"
+        "        minRequests: 50\n        gate: {maxErrorRate: 1%, maxLatencyP95: 250ms}\n"
+    )
+    assert check(text).diagnostics == []
+
+
+@pytest.mark.parametrize(
+    ("line", "code", "underlined", "says"),
+    [
+        ("canary: 150%", "AME306", "150%", "between 1% and 99%"),
+        ("canary: lots", "AME306", "lots", "not a percentage: write e.g. 10% or 10"),
+        ("window: 5", "AME305", "5", "a number with a unit (ms, s, m, h, d)"),
+        ("window: 0s", "AME305", "0s", "not a positive duration"),
+        ("gate: {maxLatencyP95: fast}", "AME305", "fast", "gate.maxLatencyP95"),
+        ("gate: {maxErrorRate: 120%}", "AME306", "120%", "between 0% and 100%"),
+    ],
+)
+def test_rollout_durations_and_percentages_are_checked_at_the_value(
+    check, line, code, underlined, says
+):
+    text = ROLLOUT + "        strategy: canary\n        " + line + "\n"
+    d = only(check(text), code)
+    assert text_at(text, d) == underlined
+    assert says in d.message and d.severity is Severity.ERROR
+
+
+def test_durations_and_percentages_parse_exactly() -> None:
+    from ame_core.durations import format_duration, parse_duration, parse_percent
+
+    assert [parse_duration(v) for v in ("30s", "5m", "1h", "250ms", "1.5m")] == [
+        30.0, 300.0, 3600.0, 0.25, 90.0
+    ]  # fmt: skip
+    assert [parse_percent(v) for v in ("10%", 10, "2.5%", " 20 % ")] == [10.0, 10.0, 2.5, 20.0]
+    assert format_duration(90) == "1m30s" and format_duration(0.25) == "250ms"
