@@ -5,6 +5,13 @@ small proxy owns the model's URL for as long as the model is deployed and forwar
 the server named in the model's state file, which the deployer rewrites atomically once the new
 server is healthy: clients see one URL and no gap while versions change.
 
+During a canary rollout the state also names the canary's server and its share of requests
+(`"canary": {"server": {...}, "percent": 20}`): each request goes to one of the two by weight.
+Every response carries `AME-Model-Version: <n>`, the version that answered. What each server
+answered (requests, failures, latencies) is written every second to `traffic/<model>.json` beside
+the state file, keyed by the server's pid, so a rollout's gate judges the canary on its own
+requests.
+
 Run as `python -m ame_core.serving.proxy --fd N --state FILE`; the deployer binds the listening
 socket and hands it over, so the URL is known before this process starts (no port race).
 """
@@ -15,10 +22,12 @@ import argparse
 import http.client
 import json
 import os
+import random
 import socket
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -38,42 +47,133 @@ RETRY_FOR = 3.0
 UPSTREAM_TIMEOUT = 300.0
 
 
+VERSION_HEADER = "AME-Model-Version"
+# Latencies kept per server for the gate's p95: the newest ones, bounded in memory and on disk.
+LATENCY_SAMPLES = 5000
+
+
+@dataclass(frozen=True)
+class Target:
+    port: int
+    version: str
+    pid: int | None
+
+
+def _target(server: dict | None) -> Target | None:
+    if not server or not server.get("port"):
+        return None
+    pid = server.get("pid")
+    return Target(int(server["port"]), str(server.get("version") or ""), int(pid) if pid else None)
+
+
 class Upstream:
-    """The current server's port, re-read whenever the state file is replaced."""
+    """The current server (and canary), re-read whenever the state file is replaced."""
 
     def __init__(self, state_path: Path) -> None:
         self.state_path = state_path
         self._key: tuple[int, int] | None = None
-        self._port: int | None = None
+        self._stable: Target | None = None
+        self._canary: Target | None = None
+        self._percent = 0.0
         self._lock = threading.Lock()
 
-    def port(self) -> int | None:
+    def _reload(self) -> None:
         try:
             stat = self.state_path.stat()
         except FileNotFoundError:
-            return None
+            self._key, self._stable, self._canary = None, None, None
+            return
         key = (stat.st_ino, stat.st_mtime_ns)
+        if key == self._key:
+            return
+        try:
+            state = json.loads(self.state_path.read_text())
+        except (OSError, ValueError):
+            return  # a half-read file: keep the last good answer
+        canary = state.get("canary") or {}
+        self._stable = _target(state.get("server"))
+        self._canary = _target(canary.get("server"))
+        self._percent = float(canary.get("percent") or 0)
+        self._key = key
+
+    def pick(self) -> Target | None:
+        """Where the next request goes: the canary for its share of requests, else stable."""
         with self._lock:
-            if key != self._key:
-                try:
-                    state = json.loads(self.state_path.read_text())
-                except (OSError, ValueError):
-                    return self._port  # a half-read file: keep the last good answer
-                server = state.get("server") or {}
-                self._port = int(server["port"]) if server.get("port") else None
-                self._key = key
-            return self._port
+            self._reload()
+            stable, canary = self._stable, self._canary
+            if canary is not None and (stable is None or random.random() * 100 < self._percent):
+                return canary
+            return stable
+
+
+class Traffic:
+    """What each server answered, written to `traffic/<model>.json` by a background thread."""
+
+    def __init__(self, state_path: Path) -> None:
+        self.path = traffic_path(state_path)
+        self._lock = threading.Lock()
+        self._servers: dict[str, dict] = {}
+        self._dirty = False
+
+    def record(self, target: Target, status: int, seconds: float) -> None:
+        key = str(target.pid or target.port)
+        with self._lock:
+            entry = self._servers.setdefault(
+                key,
+                {"version": target.version, "requests": 0, "errors": 0, "latency_ms": []},
+            )
+            entry["requests"] += 1
+            entry["errors"] += 1 if status >= 500 else 0
+            samples = entry["latency_ms"]
+            samples.append(round(seconds * 1000, 2))
+            if len(samples) > LATENCY_SAMPLES:
+                del samples[: len(samples) - LATENCY_SAMPLES]
+            entry["last_at"] = time.time()
+            self._dirty = True
+
+    def flush(self) -> None:
+        with self._lock:
+            if not self._dirty:
+                return
+            data = json.dumps({"servers": self._servers, "written_at": time.time()})
+            self._dirty = False
+        tmp = self.path.with_name(self.path.name + f".{os.getpid()}.tmp")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(data)
+            os.replace(tmp, self.path)
+        except OSError:
+            pass  # the figures are advisory; serving goes on
+
+    def run(self) -> None:
+        while True:
+            time.sleep(1.0)
+            self.flush()
+
+
+def traffic_path(state_path: Path) -> Path:
+    # Not beside the states themselves: every `*.json` there is a served model.
+    return state_path.parent / "traffic" / state_path.name
+
+
+def read_traffic(state_path: Path) -> dict[str, dict]:
+    """The proxy's figures per server pid (empty when none were written yet)."""
+    try:
+        return dict(json.loads(traffic_path(state_path).read_text()).get("servers") or {})
+    except (OSError, ValueError):
+        return {}
 
 
 class ProxyServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, sock: socket.socket, upstream: Upstream) -> None:
+    def __init__(self, sock: socket.socket, upstream: Upstream, traffic: Traffic) -> None:
         super().__init__(sock.getsockname()[:2], Handler, bind_and_activate=False)
         self.socket.close()
         self.socket = sock
         self.server_name, self.server_port = sock.getsockname()[:2]
         self.upstream = upstream
+        self.traffic = traffic
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -91,12 +191,13 @@ class Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else None
         headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
         deadline = time.monotonic() + RETRY_FOR
+        started = time.monotonic()
         while True:
-            port = self.server.upstream.port()
-            if port is None:
+            target = self.server.upstream.pick()
+            if target is None:
                 self._reply(503, b'{"error": "the model is not deployed"}')
                 return
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=UPSTREAM_TIMEOUT)
+            conn = http.client.HTTPConnection("127.0.0.1", target.port, timeout=UPSTREAM_TIMEOUT)
             try:
                 conn.request(self.command, self.path, body=body, headers=headers)
                 response = conn.getresponse()
@@ -105,28 +206,39 @@ class Handler(BaseHTTPRequestHandler):
                 # The server is being replaced: the state file names its successor shortly.
                 conn.close()
                 if time.monotonic() > deadline:
-                    self._reply(502, b'{"error": "the model server is not answering"}')
+                    self._failed(target, started, b'{"error": "the model server is not answering"}')
                     return
                 time.sleep(0.1)
                 continue
             except OSError as exc:
                 conn.close()
-                self._reply(502, json.dumps({"error": f"model server: {exc}"}).encode())
+                error = json.dumps({"error": f"model server: {exc}"}).encode()
+                self._failed(target, started, error)
                 return
             conn.close()
+            self.server.traffic.record(target, response.status, time.monotonic() - started)
             self.send_response(response.status, response.reason)
             for key, value in response.getheaders():
-                if key.lower() not in HOP_BY_HOP and key.lower() != "content-length":
+                lower = key.lower()
+                if lower not in HOP_BY_HOP and lower not in ("content-length", "ame-model-version"):
                     self.send_header(key, value)
+            self.send_header(VERSION_HEADER, target.version)
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             if self.command != "HEAD":
                 self.wfile.write(data)
             return
 
-    def _reply(self, status: int, body: bytes) -> None:
+    def _failed(self, target: Target, started: float, body: bytes) -> None:
+        """A request the chosen server did not answer: a failure of that version."""
+        self.server.traffic.record(target, 502, time.monotonic() - started)
+        self._reply(502, body, version=target.version)
+
+    def _reply(self, status: int, body: bytes, version: str | None = None) -> None:
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
+        if version:
+            self.send_header(VERSION_HEADER, version)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -170,8 +282,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     sock = socket.socket(fileno=args.fd)
     state_path = Path(args.state)
-    server = ProxyServer(sock, Upstream(state_path))
+    traffic = Traffic(state_path)
+    server = ProxyServer(sock, Upstream(state_path), traffic)
     threading.Thread(target=_watch, args=(state_path, server), daemon=True).start()
+    threading.Thread(target=traffic.run, daemon=True).start()
     print(f"ame proxy {os.getpid()} on {server.server_name}:{server.server_port}", flush=True)
     try:
         server.serve_forever(poll_interval=0.5)
