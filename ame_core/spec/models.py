@@ -356,7 +356,7 @@ class TaskSlot(AmeModel):
 # --- models ------------------------------------------------------------------------------------
 
 ServingKind = Literal["mlflow", "mlserver", "kserve", "triton"]
-SUPPORTED_SERVING: tuple[str, ...] = ("mlflow",)
+SUPPORTED_SERVING: tuple[str, ...] = ("mlflow", "mlserver")
 
 
 class Ingress(AmeModel):
