@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from ame_core.errors import one_line
+
 CSV = (".csv",)
 JSON_LINES = (".jsonl", ".ndjson", ".json")
 PARQUET = (".parquet", ".pq")
@@ -71,7 +73,7 @@ def read_table(path: Path) -> Any:
     except BatchError:
         raise
     except Exception as exc:  # pandas raises many kinds; the user needs the file and the reason
-        raise BatchError(f"{path}: cannot read it as {suffix[1:]}: {_one_line(exc)}") from None
+        raise BatchError(f"{path}: cannot read it as {suffix[1:]}: {one_line(exc)}") from None
 
 
 def write_table(frame: Any, path: Path) -> None:
@@ -139,13 +141,11 @@ def predict_file(
     try:
         loaded = mlflow.pyfunc.load_model(f"models:/{model}/{version}")
     except Exception as exc:
-        raise BatchError(f"cannot load {model} v{version}: {_one_line(exc)}") from None
+        raise BatchError(f"cannot load {model} v{version}: {one_line(exc)}") from None
     try:
         predictions = loaded.predict(frame)
     except Exception as exc:
-        raise BatchError(
-            f"{model} v{version} cannot score {input_path}: {_one_line(exc)}"
-        ) from None
+        raise BatchError(f"{model} v{version} cannot score {input_path}: {one_line(exc)}") from None
     write_table(with_predictions(frame, predictions), output_path)
     return BatchResult(
         model=model,
@@ -222,8 +222,3 @@ def _data_set_path(name: str | None, model: Any, resolver: Any, index: Any) -> s
     if owner is not index and owner.path:  # another project's data set: relative to its folder
         return str(Path(owner.path).parent / data_set.path)
     return data_set.path
-
-
-def _one_line(exc: BaseException) -> str:
-    lines = [line for line in str(exc).strip().splitlines() if line.strip()]
-    return lines[0] if lines else type(exc).__name__

@@ -14,13 +14,20 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ame_core.errors import one_line
+from ame_core.history import DeploymentEvent
 from ame_core.registry import DEPLOYED_ALIAS, Registry, RegistryError, Verdict, VersionInfo
 from ame_core.runtime.backend import Backend, BackendError, Endpoint, RunContext, RunRecord
 from ame_core.serving.health import Health
+from ame_core.tracking import TrackingError
 
 SUPPORTED_SERVING = ("mlflow",)
 
 Say = Callable[[str], None]
+
+
+# `Lifecycle.deploy(served_before=LOOK)`: ask the backend what is served before deploying.
+LOOK = object()
 
 
 class LifecycleError(Exception):
@@ -371,8 +378,13 @@ class Lifecycle:
         version: str | None = None,
         alias: str | None = None,
         force: bool = False,
+        event_kind: str = "deploy",
+        flow_id: str | None = None,
+        served_before: str | None | object = LOOK,
     ) -> Endpoint:
-        """Serve a version (default: the latest); a running version is replaced without a gap."""
+        """Serve a version (default: the latest); a running version is replaced without a gap.
+        The history records it as `event_kind`, with the flow that did it, from the version
+        `served_before` (LOOK: what the backend serves now; a resumed flow knows better)."""
         model = self.project.model(model_name)
         deployment = deployment_of(model)
         version = self.registry.resolve(model_name, version, alias)
@@ -380,19 +392,98 @@ class Lifecycle:
             self.check_deployable(model, version)
         self.say(f"deploying {model_name} v{version} ({self.backend.name})")
         context = self.context("deployment", model_name, version)
-        endpoint = self.backend.deploy(model_name, version, context, deployment)
+        if served_before is LOOK:
+            before = self.backend.endpoint(model_name, context)
+            served_before = before.version if before is not None else None
+        event = DeploymentEvent(
+            model_name,
+            event_kind,
+            str(version),
+            from_version=served_before if isinstance(served_before, str) else None,
+            backend=self.backend.name,
+            flow_id=flow_id,
+        )
+        try:
+            endpoint = self.backend.deploy(model_name, version, context, deployment)
+        except Exception as exc:
+            event.outcome, event.reason = "failed", one_line(exc)
+            self._record(event)
+            raise
         self.registry.set_deployed(model_name, version)
+        if event.from_version != event.to_version:  # redeploying what is served changes nothing
+            self._record(event)
         self.say(f"{model_name} v{version} is served at {endpoint.url}")
         return endpoint
 
-    def undeploy(self, model_name: str) -> bool:
+    def undeploy(self, model_name: str, flow_id: str | None = None) -> bool:
         """Stop serving; False when the model was not served."""
         self.project.model(model_name)
         context = self.context("deployment", model_name)
-        was = self.backend.endpoint(model_name, context) is not None
+        before = self.backend.endpoint(model_name, context)
         self.backend.undeploy(model_name, context)
         self.registry.clear_deployed(model_name)
-        return was
+        if before is not None:
+            self._record(
+                DeploymentEvent(
+                    model_name,
+                    "undeploy",
+                    None,
+                    from_version=before.version,
+                    backend=self.backend.name,
+                    flow_id=flow_id,
+                )
+            )
+        return before is not None
+
+    # --- deployment history -------------------------------------------------------------------
+
+    def _record(self, event: DeploymentEvent) -> None:
+        """Add the event to the model's history; a history MLflow cannot take is said, and
+        never undoes what was done."""
+        from ame_core import history
+
+        try:
+            history.record(self.tracking_uri, self.project.dir, self.project.name, event)
+        except TrackingError as exc:
+            self.say(f"warning: {event.summary} was not recorded in the history: {exc}")
+
+    def history(self, model_name: str) -> list[DeploymentEvent]:
+        """The model's deploys, roll-backs and undeploys, newest first (LifecycleError)."""
+        from ame_core import history
+
+        self.project.model(model_name)
+        try:
+            return history.events(
+                self.tracking_uri, self.project.dir, self.project.name, model_name
+            )
+        except TrackingError as exc:
+            raise LifecycleError(str(exc)) from None
+
+    def rollback_target(self, model_name: str, to_version: str | None = None) -> str:
+        """The version a roll-back serves: the one served before the current one, or
+        `to_version` if it was served before (LifecycleError saying why not)."""
+        from ame_core import history
+
+        current = self.deployed_version(model_name)
+        events = self.history(model_name)
+        if to_version is None:
+            target = history.previous_version(events, current)
+            if target is None:
+                raise LifecycleError(
+                    f"{model_name}: no earlier served version to roll back to "
+                    f"(`ame model history {model_name}` lists what was served)"
+                )
+            return target
+        served = {e.to_version for e in events if e.outcome == "succeeded" and e.to_version}
+        if str(to_version) not in served:
+            listed = ", ".join(f"v{v}" for v in sorted(served, key=int)) or "none"
+            raise LifecycleError(
+                f"{model_name} v{to_version} was never served (served before: {listed}); "
+                f"deploy it with `ame model deploy {model_name} --version {to_version}`"
+            )
+        if str(to_version) == current:
+            raise LifecycleError(f"{model_name} v{to_version} is already served")
+        return str(to_version)
 
     # --- status and monitoring --------------------------------------------------------------
 

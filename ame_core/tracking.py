@@ -15,6 +15,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ame_core.errors import one_line
+
 if TYPE_CHECKING:
     from ame_core.mlflow_rest import MlflowRest
     from ame_core.runtime.backend import RunRecord
@@ -244,7 +246,7 @@ def start_task_run(
     except TrackingError:
         raise
     except Exception as exc:
-        raise TrackingError(f"MLflow ({uri}): cannot create a run: {_one_line(exc)}") from None
+        raise TrackingError(f"MLflow ({uri}): cannot create a run: {one_line(exc)}") from None
     return run.info.run_id, experiment_id
 
 
@@ -274,7 +276,7 @@ def end_run(
             run_id, status=status, end_time=int(end_time * 1000) if end_time else None
         )
     except Exception as exc:
-        raise TrackingError(f"MLflow ({uri}): cannot end run {run_id}: {_one_line(exc)}") from None
+        raise TrackingError(f"MLflow ({uri}): cannot end run {run_id}: {one_line(exc)}") from None
 
 
 def end_pending_runs(store: RecordStore, records: Iterable[RunRecord]) -> None:
@@ -346,8 +348,3 @@ def runtime_env(
     env.update(dict(environment))
     env.update(secrets or {})
     return env
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__

@@ -1,4 +1,5 @@
-"""`ame model …`: list, train, validate, deploy, undeploy, status, predict, monitor.
+"""`ame model …`: list, train, validate, deploy, undeploy, rollback, history, status, predict,
+monitor.
 
 A thin front over ame_core.lifecycle. Progress goes to stderr, task logs and results to stdout;
 `--json` prints one JSON document for scripts. Failures are one line (`ame: …`), never a
@@ -61,6 +62,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("name", metavar="NAME")
     _flow_options(p)
     p.set_defaults(func=_guard(cmd_undeploy))
+
+    p = sub.add_parser(
+        "rollback", help="serve again the version served before (or --to N, served before)"
+    )
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("--to", metavar="N", help="a version that was served before")
+    _flow_options(p)
+    p.set_defaults(func=_guard(cmd_rollback))
+
+    p = sub.add_parser("history", help="every deploy, roll-back and undeploy of the model")
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=_guard(cmd_history))
 
     p = sub.add_parser("status", help="versions, verdicts, the served version and its health")
     p.add_argument("name", metavar="NAME")
@@ -293,6 +307,48 @@ def cmd_deploy(args: argparse.Namespace) -> int:
         return _deploy_dry_run(args)
     params = {**_version_params(args), "force": bool(args.force)}
     return _flow(args, "deploy", params, _deploy_summary)
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    """A deploy flow of the version to go back to, chosen here from the history (so a
+    refusal is at once, before any flow) and recorded as a roll-back."""
+    from ame_core.cli.flow_cmds import start_and_follow
+    from ame_core.flows.control import check_startable
+
+    lifecycle = _open(args)
+    model = lifecycle.project.model(args.name)
+    check_startable("deploy", model)
+    target = lifecycle.rollback_target(args.name, args.to)
+    params = {"version": target, "alias": None, "force": True, "event": "rollback"}
+    return start_and_follow(args, lifecycle, "deploy", args.name, params, _deploy_summary)
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    events = _open(args).history(args.name)
+    if args.json:
+        _print_json([e.to_json() for e in events])
+        return 0
+    if not events:
+        print(
+            f"{args.name} has no deployment history yet (deploy it: ame model deploy {args.name})"
+        )
+        return 0
+    table = [["WHEN", "EVENT", "FROM", "TO", "STRATEGY", "OUTCOME", "WHO", "REASON"]]
+    for e in events:
+        table.append(
+            [
+                _when(e.at),
+                e.event,
+                f"v{e.from_version}" if e.from_version else "-",
+                f"v{e.to_version}" if e.to_version else "-",
+                e.strategy,
+                e.outcome,
+                e.user or "-",
+                e.reason or "",
+            ]
+        )
+    print(_table(table))
+    return 0
 
 
 def _deploy_dry_run(args: argparse.Namespace) -> int:

@@ -105,7 +105,21 @@ def _with(context: Any, env: dict[str, str]) -> Any:
 def _deploy(engine: FlowEngine, step: StepRecord, *, force: bool) -> str:
     lifecycle = engine.lifecycle
     name, version = engine.record.model, _version(engine)
-    endpoint = lifecycle.deploy(name, version, force=force)
+    # What was served when this step first ran: a driver that died after the switch leaves
+    # the new version served, and the history must still say from what.
+    if "served_before" not in step.result:
+        step.result["served_before"] = lifecycle.deployed_version(name)
+        engine.save()
+    # A roll-back is a deploy flow of an earlier version, named so in the history.
+    event = str(engine.record.params.get("event") or "deploy")
+    endpoint = lifecycle.deploy(
+        name,
+        version,
+        force=force,
+        event_kind=event,
+        flow_id=engine.record.id,
+        served_before=step.result["served_before"],
+    )
     step.result.update({"version": endpoint.version, "url": endpoint.url})
     return f"{name} v{endpoint.version} is served at {endpoint.url}"
 
@@ -204,7 +218,7 @@ def deploy(engine: FlowEngine, step: StepRecord) -> str:
 
 def undeploy(engine: FlowEngine, step: StepRecord) -> str:
     name = engine.record.model
-    served = engine.lifecycle.undeploy(name)
+    served = engine.lifecycle.undeploy(name, flow_id=engine.record.id)
     step.result["was_served"] = served
     return f"{name} is no longer served" if served else f"{name} was not served"
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
+from ame_core.errors import one_line
 
-def one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
+__all__ = ["one_line"]

@@ -2,7 +2,8 @@
 quickstart, killed with SIGKILL or interrupted with Ctrl-C in the middle, and the flow still ends
 as it would have without the fault.
 
-The tests share one project and run in file order (v1, v2 trained; v2 validated; undeploy).
+The tests share one project and run in file order (versions trained and served; v1 deployed;
+a roll-back to the version served before it; undeploy).
 """
 
 from __future__ import annotations
@@ -290,6 +291,52 @@ def test_kill_9_of_a_deploy_mid_start_leaves_no_orphan_server(qs: Project) -> No
     assert starting == state["server"]["pid"] or not alive(starting)
 
 
+def history(qs: Project) -> list[dict[str, Any]]:
+    done = qs.ame("model", "history", MODEL, "--json")
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_every_deploy_is_in_the_history_and_a_rollback_serves_the_one_before(
+    qs: Project,
+) -> None:
+    # The deploy killed mid-start (the test before) was finished by its resumed flow: the
+    # history has it once, from the version served when it began.
+    events = history(qs)
+    newest = events[0]
+    before = newest["from_version"]
+    assert (newest["event"], newest["to_version"]) == ("deploy", "1")
+    assert before not in (None, "1")  # what the autoDeploys of the trainings served
+    assert newest["outcome"] == "succeeded" and newest["flow_id"]
+    assert [e["to_version"] for e in events if e["event"] == "deploy"][-1] == "1"  # the first
+    assert all(e["user"] for e in events)
+    table = qs.ame("model", "history", MODEL)
+    assert table.stdout.splitlines()[0].split()[:4] == ["WHEN", "EVENT", "FROM", "TO"]
+
+    # Roll back: the version served before is served again, recorded as a roll-back.
+    done = qs.ame("model", "rollback", MODEL, "--quiet")
+    assert done.returncode == 0, done.stderr
+    status = qs.model_status()
+    assert status["deployed"] == before and status["endpoint"]["version"] == before
+    with urllib.request.urlopen(status["endpoint"]["url"] + "/ping", timeout=10) as response:
+        assert response.headers["AME-Model-Version"] == before
+    back = history(qs)[0]
+    assert (back["event"], back["from_version"], back["to_version"]) == ("rollback", "1", before)
+
+    # A version never served, or the one served now: one line each, nothing started.
+    served = sorted({e["to_version"] for e in history(qs) if e["to_version"]}, key=int)
+    flows_before = qs.flow_ids()
+    never = qs.ame("model", "rollback", MODEL, "--to", "99")
+    assert never.returncode == 1
+    assert never.stderr.strip() == (
+        f"ame: logreg v99 was never served (served before: {', '.join('v' + v for v in served)}); "
+        "deploy it with `ame model deploy logreg --version 99`"
+    )
+    same = qs.ame("model", "rollback", MODEL, "--to", before)
+    assert same.returncode == 1 and f"logreg v{before} is already served" in same.stderr
+    assert qs.flow_ids() == flows_before
+
+
 def test_undeploy_flow_prints_its_record(qs: Project) -> None:
     done = qs.ame("model", "undeploy", MODEL, "--json")
     assert done.returncode == 0, done.stderr
@@ -300,3 +347,5 @@ def test_undeploy_flow_prints_its_record(qs: Project) -> None:
     shown = qs.ame("flow", "show", record["id"])
     assert "undeploy  done" in shown.stdout and "logreg is no longer served" in shown.stdout
     assert not [line for line in processes_under(qs.root) if "models serve" in line]
+    gone = history(qs)[0]
+    assert (gone["event"], gone["to_version"]) == ("undeploy", None) and gone["from_version"]
