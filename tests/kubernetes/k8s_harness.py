@@ -28,6 +28,7 @@ RESOURCES = (
     "batch/v1/cronjobs",
     "apps/v1/deployments",
     "networking.k8s.io/v1/ingresses",
+    "serving.kserve.io/v1beta1/inferenceservices",
     "authorization.k8s.io/v1/selfsubjectaccessreviews",
     "authorization.k8s.io/v1/localsubjectaccessreviews",
 )

@@ -31,6 +31,7 @@ PERMISSIONS: Permissions = (
     ("", "services", ("create", "get", "patch", "delete")),
     ("apps", "deployments", ("create", "get", "list", "patch", "delete")),
     ("networking.k8s.io", "ingresses", ("create", "get", "patch", "delete")),
+    ("serving.kserve.io", "inferenceservices", ("create", "get", "list", "patch", "delete")),
     ("", "serviceaccounts", ("get",)),
     ("authorization.k8s.io", "localsubjectaccessreviews", ("create",)),
 )
@@ -45,6 +46,7 @@ DRIVER_PERMISSIONS: Permissions = (
     ("apps", "deployments", ("create", "get", "list", "patch", "delete")),
     ("", "services", ("create", "get", "patch", "delete")),
     ("networking.k8s.io", "ingresses", ("create", "get", "patch", "delete")),
+    ("serving.kserve.io", "inferenceservices", ("create", "get", "list", "patch", "delete")),
 )
 
 
@@ -98,6 +100,7 @@ def run_checks(backend: Any, tracking_uri: str, cluster_mlflow_uri: str | None) 
     checks.extend(_permission_checks(kube, ns))
     checks.append(_driver_check(kube, ns, backend.settings.driver_service_account))
     checks.append(_gpu_check(kube))
+    checks.append(_kserve_check(backend))
     checks.append(_mlflow_check(tracking_uri, cluster_mlflow_uri))
     return checks
 
@@ -306,6 +309,45 @@ def _gpu_check(kube: Any) -> Check:
         f"no node offers nvidia.com/gpu ({len(nodes)} nodes)",
         "tasks asking for nvidia.com/gpu will stay queued; install the NVIDIA device "
         "plugin on GPU nodes",
+    )
+
+
+def _kserve_check(backend: Any) -> Check:
+    """For `serving: kserve` and `triton`: is the InferenceService API there, and does the
+    cluster's default deployment mode honour a canary (RawDeployment ignores it)?"""
+    from ame_core.runtime.kubernetes import inference_service as isvc
+
+    try:
+        backend._isvc_call(
+            "list", "list_namespaced_custom_object", backend.namespace, isvc.PLURAL, limit=1
+        )
+    except NotFound:
+        return Check(
+            "KServe",
+            WARN,
+            f"no InferenceService API ({isvc.GROUP}/{isvc.API_VERSION}): serving: kserve and "
+            "triton cannot deploy here",
+            "optional: install KServe (its CRDs and controller) to serve with kserve or triton",
+        )
+    except KubeError as exc:
+        return Check("KServe", WARN, f"cannot list InferenceServices: {exc}", "")
+    mode = backend._kserve_default_mode()
+    if mode is None:
+        detail = (
+            "InferenceService API present; default deployment mode unknown (cannot read "
+            f"{isvc.CONFIG_NAMESPACE}/{isvc.CONFIG_NAME}): a canary's mode is checked at deploy"
+        )
+        return Check("KServe", OK, detail)
+    if mode in isvc.RAW_MODES or mode == "ModelMesh":
+        return Check(
+            "KServe",
+            WARN,
+            f"InferenceService API present; default mode {mode} ignores canaryTrafficPercent "
+            "(KServe #5335): canary rollouts are refused",
+            "use rollout strategy replace, or annotate InferenceServices for Serverless mode",
+        )
+    return Check(
+        "KServe", OK, f"InferenceService API present; default mode {mode} honours canaries"
     )
 
 
