@@ -970,6 +970,9 @@ class KubernetesBackend(Backend):
     def render_deploy(
         self, model: str, version: str, context: RunContext, deployment: Any
     ) -> list[dict[str, Any]]:
+        if render.serving_kind(deployment) in render.KSERVE_SERVING:
+            obj, _warnings = self._render_isvc(model, version, context, deployment)
+            return [obj]
         uri = render.cluster_tracking_uri(context, self.settings, strict=False)
         spec = render.serving_spec(
             context.project, model, version, deployment, self.settings, self.namespace, uri
@@ -977,12 +980,15 @@ class KubernetesBackend(Backend):
         return m.serving_objects(spec)
 
     def deploy(self, model: str, version: str, context: RunContext, deployment: Any) -> Endpoint:
+        if render.serving_kind(deployment) in render.KSERVE_SERVING:
+            return self._deploy_isvc(model, version, context, deployment)
         render.cluster_tracking_uri(context, self.settings, strict=True)
         objects = self.render_deploy(model, version, context, deployment)
         for obj in objects:
             self.apply(obj)
         if not any(obj["kind"] == "Ingress" for obj in objects):
             self.delete("Ingress", n.model_name(model))
+        self._delete_isvc(n.model_name(model))  # served by KServe before: switched back
         endpoint = self.endpoint(model, context)
         assert endpoint is not None
         return endpoint
@@ -991,11 +997,13 @@ class KubernetesBackend(Backend):
         name = n.model_name(model)
         for kind in ("Ingress", "Service", "Deployment"):
             self.delete(kind, name)
+        self._delete_isvc(name)
 
     def endpoint(self, model: str, context: RunContext) -> Endpoint | None:
         deployment = self._read("Deployment", n.model_name(model))
         if deployment is None:
-            return None
+            obj = self._read_isvc(n.model_name(model))
+            return None if obj is None else self._isvc_endpoint(obj)
         ingress = self._read("Ingress", n.model_name(model))
         return self._endpoint(deployment, ingress)
 
@@ -1008,7 +1016,173 @@ class KubernetesBackend(Backend):
         for deployment in self._list("Deployment", labels):
             ingress = self._read("Ingress", deployment["metadata"]["name"])
             out.append(self._endpoint(deployment, ingress))
+        out.extend(self._isvc_endpoint(obj) for obj in self._list_isvc(labels))
         return out
+
+    # --- KServe InferenceServices (serving: kserve, triton) -------------------------------
+
+    def _custom(self) -> Any:
+        from kubernetes import client
+
+        return client.CustomObjectsApi(self.kube.api_client)
+
+    def _render_isvc(
+        self, model: str, version: str, context: RunContext, deployment: Any
+    ) -> tuple[dict[str, Any], list[str]]:
+        """The InferenceService of a version, after every check that needs the registry and
+        the cluster; nothing is applied here."""
+        import os
+
+        from ame_core.runtime.kubernetes import inference_service as isvc
+        from ame_core.runtime.kubernetes import model_facts, storage
+
+        serving = render.serving_kind(deployment)
+        facts = model_facts.read_version(self.tracking_uri or context.tracking_uri, model, version)
+        uri = storage.storage_uri(facts.location, facts.what)
+        plan = isvc.check_version(serving, facts, getattr(deployment, "image", None))
+        percent = isvc.canary_percent(deployment)
+        warnings = list(plan.warnings)
+        canary = None
+        if percent is not None:
+            existing = self._read_isvc(n.model_name(model))
+            served = ((existing or {}).get("metadata") or {}).get("annotations") or {}
+            first = existing is None or served.get(n.ANN_MODEL_VERSION) == str(version)
+            mode = isvc.mode_of(existing) or self._kserve_default_mode()
+            canary, more = isvc.canary_decision(
+                percent, mode, first, os.environ.get(isvc.CANARY_FALLBACK_ENV)
+            )
+            warnings += more
+        spec = render.isvc_spec(
+            context.project, model, version, deployment, self.namespace, plan, uri, canary
+        )
+        return isvc.inference_service(spec), warnings
+
+    def _deploy_isvc(
+        self, model: str, version: str, context: RunContext, deployment: Any
+    ) -> Endpoint:
+        import sys
+
+        obj, warnings = self._render_isvc(model, version, context, deployment)
+        for line in warnings:
+            print(f"ame: warning: {line}", file=sys.stderr)
+        self._apply_isvc(obj)
+        name = obj["metadata"]["name"]
+        for kind in ("Ingress", "Service", "Deployment"):  # served by `mlflow` before
+            self.delete(kind, name)
+        endpoint = self._isvc_endpoint(self._read_isvc(name) or obj)
+        endpoint.extra["warnings"] = warnings
+        return endpoint
+
+    def _isvc_call(self, verb: str, method: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        from ame_core.runtime.kubernetes import inference_service as isvc
+
+        fn = getattr(self._custom(), method)
+        return self.kube.call(verb, isvc.PLURAL, fn, isvc.GROUP, isvc.API_VERSION, *args, **kwargs)
+
+    def _apply_isvc(self, obj: dict[str, Any]) -> dict[str, Any]:
+        from ame_core.runtime.kubernetes import inference_service as isvc
+
+        name, ns = obj["metadata"]["name"], obj["metadata"].get("namespace") or self.namespace
+        try:
+            try:
+                return self._isvc_call(
+                    "patch",
+                    "patch_namespaced_custom_object",
+                    ns,
+                    isvc.PLURAL,
+                    name,
+                    obj,
+                    name=name,
+                    field_manager="ame",
+                    force=True,
+                    _content_type="application/apply-patch+yaml",
+                )
+            except NotFound as exc:
+                if type(exc) is not NotFound:
+                    raise
+            try:
+                return self._isvc_call(
+                    "create", "create_namespaced_custom_object", ns, isvc.PLURAL, obj, name=name
+                )
+            except Conflict:
+                return self._apply_isvc(obj)
+        except NotFound as exc:
+            if type(exc) is not NotFound:
+                raise
+            raise BackendError(
+                f"the cluster has no InferenceService API ({isvc.GROUP}/{isvc.API_VERSION}): "
+                "install KServe in it (ame cluster check tells), or use serving: mlflow"
+            ) from None
+
+    def _read_isvc(self, name: str) -> dict[str, Any] | None:
+        from ame_core.runtime.kubernetes import inference_service as isvc
+
+        try:
+            return self._isvc_call(
+                "get", "get_namespaced_custom_object", self.namespace, isvc.PLURAL, name, name=name
+            )
+        except NotFound as exc:  # no such object, or no KServe at all
+            if type(exc) is not NotFound:
+                raise
+            return None
+
+    def _list_isvc(self, labels: dict[str, str]) -> list[dict[str, Any]]:
+        from ame_core.runtime.kubernetes import inference_service as isvc
+
+        try:
+            data = self._isvc_call(
+                "list",
+                "list_namespaced_custom_object",
+                self.namespace,
+                isvc.PLURAL,
+                label_selector=n.selector(labels),
+            )
+        except NotFound as exc:
+            if type(exc) is not NotFound:
+                raise
+            return []
+        return [item for item in data.get("items") or [] if n.matches(item, labels)]
+
+    def _delete_isvc(self, name: str) -> bool:
+        from ame_core.runtime.kubernetes import inference_service as isvc
+
+        try:
+            self._isvc_call(
+                "delete",
+                "delete_namespaced_custom_object",
+                self.namespace,
+                isvc.PLURAL,
+                name,
+                name=name,
+            )
+            return True
+        except NotFound as exc:
+            if type(exc) is not NotFound:
+                raise
+            return False
+
+    def _kserve_default_mode(self) -> str | None:
+        """The cluster's default deployment mode (ConfigMap kserve/inferenceservice-config),
+        or None where it cannot be read (ame's Role is namespaced: usually not)."""
+        from ame_core.runtime.kubernetes import inference_service as isvc
+
+        try:
+            cm = self.kube.call(
+                "get",
+                "configmaps",
+                self.kube.core.read_namespaced_config_map,
+                isvc.CONFIG_NAME,
+                isvc.CONFIG_NAMESPACE,
+                name=isvc.CONFIG_NAME,
+            )
+        except KubeError:
+            return None
+        return isvc.mode_from_config(cm)
+
+    def _isvc_endpoint(self, obj: dict[str, Any]) -> Endpoint:
+        from ame_core.runtime.kubernetes import inference_service as isvc
+
+        return isvc.endpoint(obj, self.name, self.namespace, self.kube.context)
 
     def _endpoint(self, deployment: dict[str, Any], ingress: dict[str, Any] | None) -> Endpoint:
         meta = deployment.get("metadata") or {}
@@ -1067,7 +1241,10 @@ class KubernetesBackend(Backend):
         """A local URL for the model's Service (the TUI's smoke request); see portforward."""
         from ame_core.runtime.kubernetes.portforward import PortForward
 
-        return PortForward.start(self.kube, self.kube_context, n.model_name(model))
+        service = n.model_name(model)
+        if self._read("Deployment", service) is None and self._read_isvc(service) is not None:
+            service = f"{service}-predictor"  # KServe's predictor Service
+        return PortForward.start(self.kube, self.kube_context, service)
 
     @contextmanager
     def open_url(self, model: str, context: RunContext | None = None) -> Iterator[str]:

@@ -200,6 +200,9 @@ def render_deploy(
     run_context = RunContext(
         project_dir=Path(project_dir), project=project, tracking_uri=tracking_uri
     )
+    serving = render.serving_kind(deployment)
+    if serving in render.KSERVE_SERVING:
+        return _render_isvc(project, model, str(version), deployment, ns, serving)
     cluster_uri = render.cluster_tracking_uri(run_context, settings, strict=False)
     spec = render.serving_spec(project, model, str(version), deployment, settings, ns, cluster_uri)
     header = [
@@ -212,6 +215,44 @@ def render_deploy(
             "AME_CLUSTER_MLFLOW_URI or --mlflow-uri to a server the cluster reaches."
         )
     return dump_all(m.serving_objects(spec), header)
+
+
+def _render_isvc(
+    project: str, model: str, version: str, deployment: Any, namespace: str, serving: str
+) -> str:
+    """The InferenceService without the registry: storageUri is a placeholder (the version's
+    artifact location, found and checked at deploy), as are triton's format and start-up."""
+    from ame_core.runtime.kubernetes import inference_service as isvc
+    from ame_core.runtime.kubernetes.storage import PLACEHOLDER
+
+    plan = render.dry_run_plan(serving, deployment)
+    canary = isvc.canary_percent(deployment)
+    spec = render.isvc_spec(
+        project, model, version, deployment, namespace, plan, PLACEHOLDER, canary
+    )
+    header = [
+        f"ame dry run: model {model} version {version} in namespace {namespace}; nothing was "
+        "applied.",
+        f"serving: {serving}: a KServe InferenceService (runtime {plan.runtime.runtime}, image "
+        f"{plan.image}).",
+        "the version is not looked up in the registry: its flavor, signature, Python and MLflow "
+        "versions are checked at deploy.",
+    ]
+    if serving == "triton":
+        header.append(
+            "modelFormat and the start-up follow the version's flavor at deploy: onnx (shown), "
+            "or triton for a Triton model repository."
+        )
+    if canary is not None:
+        header.append(
+            f"canary: canaryTrafficPercent {canary}; at deploy ame checks KServe's deployment "
+            "mode (RawDeployment ignores it) and refuses where it would be ignored."
+        )
+    text = dump_all([isvc.inference_service(spec)], header)
+    note = "  # resolved at deploy: the version's artifact location in object storage"
+    return "\n".join(
+        line + note if line.strip().startswith("storageUri:") else line for line in text.split("\n")
+    )
 
 
 def _context_for(resolved: Any, project_dir: Path | None, tracking_uri: str | None):

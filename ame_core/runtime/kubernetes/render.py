@@ -199,9 +199,11 @@ def serving_spec(
     tracking_uri: str,
 ) -> m.ServingSpec:
     ingress = getattr(deployment, "ingress", None)
-    serving = getattr(deployment, "serving", "mlflow") or "mlflow"
+    serving = serving_kind(deployment)
     if serving != "mlflow":
-        raise BackendError(f"serving '{serving}' is not supported yet: use serving: mlflow")
+        raise BackendError(
+            f"serving '{serving}' is not served by a Deployment: use serving: mlflow"
+        )
     return m.ServingSpec(
         project=project,
         model=model,
@@ -216,3 +218,56 @@ def serving_spec(
         ingress_annotations=dict(getattr(ingress, "annotations", None) or {}) if ingress else {},
         ingress_tls=bool(getattr(ingress, "tls", False)) if ingress else False,
     )
+
+
+# --- serving: kserve / triton ---------------------------------------------------------------
+
+KSERVE_SERVING = ("kserve", "triton")
+
+
+def serving_kind(deployment: Any) -> str:
+    serving = str(getattr(deployment, "serving", "mlflow") or "mlflow")
+    if serving not in ("mlflow", *KSERVE_SERVING):
+        raise BackendError(
+            f"serving '{serving}' does not run on the kubernetes backend: use serving: mlflow, "
+            "kserve or triton"
+        )
+    return serving
+
+
+def isvc_spec(
+    project: str,
+    model: str,
+    version: str,
+    deployment: Any,
+    namespace: str,
+    plan: Any,
+    storage_uri: str,
+    canary: int | None,
+) -> Any:
+    from ame_core.runtime.kubernetes.inference_service import IsvcSpec
+
+    return IsvcSpec(
+        project=project,
+        model=model,
+        version=str(version),
+        namespace=namespace,
+        plan=plan,
+        storage_uri=storage_uri,
+        replicas=int(getattr(deployment, "replicas", 1) or 1),
+        resources=dict(getattr(deployment, "resources", None) or {}),
+        canary=canary,
+    )
+
+
+def dry_run_plan(serving: str, deployment: Any) -> Any:
+    """The plan a deploy would make before the version is read: triton's model format (onnx,
+    or triton for a model repository) and the start-up depend on the version's flavor."""
+    from ame_core.runtime.kubernetes import inference_service as isvc
+
+    runtime = isvc.RUNTIMES[serving]
+    image = getattr(deployment, "image", None) or runtime.image
+    if serving == "triton":
+        command = isvc.triton_command("<model>", f"{isvc.MODELS_DIR}/model.onnx", "1/model.onnx")
+        return isvc.Plan(runtime, image, "onnx", command)
+    return isvc.Plan(runtime, image, "mlflow", isvc.mlserver_command())
