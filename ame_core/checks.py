@@ -22,7 +22,14 @@ from ame_core.resolve import (
     parse_ref,
     ref_value_path,
 )
-from ame_core.spec.models import NAME_PATTERN, SUPPORTED_SERVING, Model, Project, Task
+from ame_core.spec.models import (
+    CLUSTER_ONLY_SERVING,
+    NAME_PATTERN,
+    SUPPORTED_SERVING,
+    Model,
+    Project,
+    Task,
+)
 
 _NAME_RE = re.compile(NAME_PATTERN)
 
@@ -416,7 +423,15 @@ class SemanticChecker:
 
     def _check_model(self, model: Model) -> None:
         deployment = model.deployment
-        if deployment is not None and deployment.serving not in SUPPORTED_SERVING:
+        if deployment is not None and deployment.serving in CLUSTER_ONLY_SERVING:
+            # The backend is chosen at run time (FORMAT.md: kserve locally is an error then).
+            self.report(
+                "AME401",
+                Severity.INFORMATION,
+                f"serving '{deployment.serving}' is cluster only: deploy with --backend kubernetes",
+                (*deployment.source_path, "serving"),
+            )
+        elif deployment is not None and deployment.serving not in SUPPORTED_SERVING:
             self.report(
                 "AME401",
                 Severity.WARNING,

@@ -25,8 +25,10 @@ _RESOURCE_DOCS = {
 _SERVING_DOCS = {
     "mlflow": "`mlflow models serve` (supported)",
     "mlserver": "Seldon MLServer (planned, not supported yet)",
-    "kserve": "KServe (planned, not supported yet)",
-    "triton": "NVIDIA Triton (planned, not supported yet)",
+    "kserve": "A KServe InferenceService with MLServer's MLflow runtime, protocol v2 (cluster "
+    "only: --backend kubernetes)",
+    "triton": "KServe's Triton runtime, for ONNX or Triton-repository flavors (cluster only: "
+    "--backend kubernetes)",
 }
 _EXECUTOR_SNIPPETS = {
     "poetry": {"pythonVersion": "${1:3.11}", "command": "${2:python train.py}"},

@@ -356,7 +356,9 @@ class TaskSlot(AmeModel):
 # --- models ------------------------------------------------------------------------------------
 
 ServingKind = Literal["mlflow", "mlserver", "kserve", "triton"]
-SUPPORTED_SERVING: tuple[str, ...] = ("mlflow", "mlserver")
+SUPPORTED_SERVING: tuple[str, ...] = ("mlflow", "mlserver", "kserve", "triton")
+# Served only by the kubernetes backend (KServe InferenceServices).
+CLUSTER_ONLY_SERVING: tuple[str, ...] = ("kserve", "triton")
 
 
 class Ingress(AmeModel):
@@ -438,8 +440,9 @@ class Deployment(AmeModel):
     replicas: int = Field(default=1, ge=1, description="Number of serving replicas.")
     serving: ServingKind = Field(
         default="mlflow",
-        description="Serving runtime. `mlflow` is supported; `mlserver`, `kserve`, `triton` "
-        "are planned.",
+        description="Serving runtime: `mlflow` (default), `mlserver`, `kserve` (a KServe "
+        "InferenceService, cluster only), `triton` (KServe's Triton runtime for ONNX or "
+        "Triton-repository flavors, cluster only).",
     )
     rollout: Rollout | None = Field(
         default=None, description="How a new version takes over (default: replace)."

@@ -190,10 +190,12 @@ def test_executor_without_variant(check):
     assert check(after).diagnostics == []
 
 
-def test_unsupported_serving_is_a_warning(check):
-    text = "project: p\nmodels:\n  - name: m\n    deployment:\n      serving: kserve\n"
+@pytest.mark.parametrize("serving", ["kserve", "triton"])
+def test_cluster_only_serving_is_information(check, serving):
+    text = f"project: p\nmodels:\n  - name: m\n    deployment:\n      serving: {serving}\n"
     d = only(check(text), "AME401")
-    assert d.severity == Severity.WARNING and text_at(text, d) == "kserve"
+    assert d.severity == Severity.INFORMATION and text_at(text, d) == serving
+    assert d.message == (f"serving '{serving}' is cluster only: deploy with --backend kubernetes")
 
 
 def test_alias_spellings_warn_with_a_fix_to_the_canonical_one(check):
