@@ -185,6 +185,36 @@ def _log_onnx_like(uri: str, name: str, tmp: Path) -> str:
     ).version
 
 
+def _log_saved(uri: str, name: str, tmp: Path, python: str, requirements: list[str]) -> str:
+    """A scikit-learn model saved by MLflow as a trainer on another Python would have it
+    (python_env.yaml and requirements.txt as given), registered from its run (`runs:/`)."""
+    import mlflow
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    X = np.random.default_rng(1).random((20, 3))
+    folder = tmp / f"saved-{name}"
+    mlflow.sklearn.save_model(
+        LogisticRegression().fit(X, (X[:, 0] > 0.5).astype(int)),
+        str(folder),
+        input_example=X[:2],
+        pip_requirements=requirements,
+    )
+    env = yaml.safe_load((folder / "python_env.yaml").read_text())
+    (folder / "python_env.yaml").write_text(yaml.safe_dump({**env, "python": python}))
+    (folder / "requirements.txt").write_text("".join(f"{r}\n" for r in requirements))
+    with _fluent(uri), mlflow.start_run() as run:
+        mlflow.log_artifacts(str(folder), "model")
+    client = mlflow.MlflowClient(uri)
+    try:
+        client.create_registered_model(name)
+    except Exception:
+        pass
+    return client.create_model_version(
+        name, f"runs:/{run.info.run_id}/model", run.info.run_id
+    ).version
+
+
 # --- helpers -----------------------------------------------------------------------------------
 
 
@@ -409,6 +439,47 @@ def test_python_newer_than_the_runtime_image_is_refused(
     assert message.startswith(f"newpy v{version} was logged with Python {python}.")
     assert "docker.io/seldonio/mlserver:1.7.1 serves with Python 3.10" in message
     assert 'train with pythonVersion: "3.10"' in message
+    assert _isvcs(cluster) == []
+
+
+def test_a_python_3_10_version_passes_on_the_default_image(
+    cluster: Kubelet, mlflow_server: str, tmp_path: Path, monkeypatch, capsys, crd_validator
+) -> None:
+    monkeypatch.setenv(ARTIFACTS_DESTINATION_ENV, BUCKET)
+    version = _log_saved(
+        mlflow_server, "py310", tmp_path, "3.10.12", ["mlflow==3.17.2", "scikit-learn==1.6.1"]
+    )
+    endpoint = KubernetesBackend(tmp_path).deploy(
+        "py310", version, _context(tmp_path, mlflow_server), Deployment(serving="kserve")
+    )
+    assert endpoint.extra["warnings"] == []
+    assert "ame: warning" not in capsys.readouterr().err
+    [obj] = _isvcs(cluster)
+    validate(crd_validator, obj)
+    model = obj["spec"]["predictor"]["model"]
+    assert model["image"] == "docker.io/seldonio/mlserver:1.7.1"
+    assert model["storageUri"].startswith(f"{BUCKET}/") and model["storageUri"].endswith(
+        "/artifacts/model"
+    )
+    # The image's start-up installs the version's own requirements, then starts MLServer.
+    script = model["command"][-1]
+    assert "pip install --user" in script and "-r /mnt/models/requirements.txt" in script
+    assert script.endswith("exec mlserver start /mnt/models")
+
+
+def test_mlflow_newer_than_the_image_without_it_in_the_requirements_is_refused(
+    cluster: Kubelet, mlflow_server: str, tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.setenv(ARTIFACTS_DESTINATION_ENV, BUCKET)
+    version = _log_saved(mlflow_server, "nomlflow", tmp_path, "3.10.12", ["scikit-learn==1.6.1"])
+    with pytest.raises(BackendError) as info:
+        KubernetesBackend(tmp_path).deploy(
+            "nomlflow", version, _context(tmp_path, mlflow_server), Deployment(serving="kserve")
+        )
+    message = str(info.value)
+    assert "\n" not in message
+    assert message.startswith(f"nomlflow v{version} was logged with MLflow 3.")
+    assert "docker.io/seldonio/mlserver:1.7.1 (MLflow 2.22.1) cannot load" in message
     assert _isvcs(cluster) == []
 
 

@@ -32,7 +32,15 @@ from ame_core.runtime.backend import (
 from ame_core.runtime.kubernetes import manifests as m
 from ame_core.runtime.kubernetes import names as n
 from ame_core.runtime.kubernetes import plans, render
-from ame_core.runtime.kubernetes.client import Conflict, Gone, Kube, KubeError, NotFound, connect
+from ame_core.runtime.kubernetes.client import (
+    Conflict,
+    Forbidden,
+    Gone,
+    Kube,
+    KubeError,
+    NotFound,
+    connect,
+)
 from ame_core.runtime.kubernetes.settings import KubeSettings
 from ame_core.runtime.kubernetes.status import Observed, observe
 
@@ -1125,6 +1133,8 @@ class KubernetesBackend(Backend):
             if type(exc) is not NotFound:
                 raise
             return None
+        except Forbidden:  # a Role from before KServe support: not served by KServe here
+            return None
 
     def _list_isvc(self, labels: dict[str, str]) -> list[dict[str, Any]]:
         from ame_core.runtime.kubernetes import inference_service as isvc
@@ -1140,6 +1150,8 @@ class KubernetesBackend(Backend):
         except NotFound as exc:
             if type(exc) is not NotFound:
                 raise
+            return []
+        except Forbidden:
             return []
         return [item for item in data.get("items") or [] if n.matches(item, labels)]
 
@@ -1159,6 +1171,8 @@ class KubernetesBackend(Backend):
         except NotFound as exc:
             if type(exc) is not NotFound:
                 raise
+            return False
+        except Forbidden:  # may not even look: it cannot have made one either
             return False
 
     def _kserve_default_mode(self) -> str | None:
