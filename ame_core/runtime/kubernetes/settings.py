@@ -13,6 +13,8 @@
 | task pods' service account | `AME_K8S_SERVICE_ACCOUNT` | the namespace's default |
 | flow driver image (ame installed) | `AME_K8S_DRIVER_IMAGE` | none: `python:<client's>-slim` + the shipped wheel |
 | flow driver's service account | `AME_K8S_DRIVER_SERVICE_ACCOUNT` | `ame-flow-driver` (deploy/rbac.yaml) |
+| object store behind MLflow's artifact proxy (KServe storageUri) | `AME_K8S_MLFLOW_ARTIFACTS_DESTINATION` | none: `mlflow-artifacts:` versions are refused |
+| a KServe canary where the mode ignores it | `AME_K8S_KSERVE_CANARY_FALLBACK` | refused; `replace` deploys without one |
 """
 
 from __future__ import annotations
