@@ -35,13 +35,14 @@ class DeploymentEvent:
     reason: str = ""
     backend: str = "local"
     flow_id: str | None = None
-    user: str = ""
+    user: str = ""  # default: who runs this process
     at: float = field(default_factory=time.time)  # seconds since the epoch
     metrics: dict[str, float] = field(default_factory=dict)
     run_id: str | None = None  # the MLflow run that records it
 
     def tags(self) -> dict[str, str]:
-        tags = {
+        tags = {"mlflow.user": self.user} if self.user else {}
+        tags |= {
             "ame.event": self.event,
             "ame.model": self.model,
             "ame.strategy": self.strategy,
@@ -82,6 +83,7 @@ def record(uri: str, project_dir: Path, project: str, event: DeploymentEvent) ->
         event.flow_id or f"{event.event}-{int(event.at)}",
         kind=KIND,
         tags={**event.tags(), "mlflow.source.name": f"ame model {event.event} {event.model}"},
+        start_time=event.at,
     )
     if event.metrics:
         _log_metrics(uri, project_dir, run_id, event.metrics, event.at)

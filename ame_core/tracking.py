@@ -211,11 +211,14 @@ def start_task_run(
     kind: str = "task",
     parent_run_id: str | None = None,
     tags: dict[str, str] | None = None,
+    start_time: float | None = None,
 ) -> tuple[str, str]:
     """Create the task's MLflow run (RUNNING); returns (mlflow run id, experiment id).
+    `start_time` (seconds; default now) is when what the run records began.
 
     On a tracking server through the REST API; on any other store with the MLflow client."""
     all_tags = {
+        "mlflow.user": _user(),
         "ame.project": project,
         "ame.task": task,
         "ame.run_id": ame_run_id,
@@ -233,16 +236,16 @@ def start_task_run(
         try:
             api = rest(uri, project_dir)
             experiment_id = ensure_experiment_rest(api, project, project_dir, uri)
-            run = api.create_run(
-                experiment_id, run_name, {**all_tags, "mlflow.user": _user()}, now_ms()
-            )
+            started = int(start_time * 1000) if start_time else now_ms()
+            run = api.create_run(experiment_id, run_name, all_tags, started)
         except (RestError, ServerError) as exc:
             raise TrackingError(f"MLflow ({uri}): cannot create a run: {exc}") from None
         return run["info"]["run_id"], experiment_id
     try:
         c = client(uri)
         experiment_id = ensure_experiment(c, project, project_dir, uri)
-        run = c.create_run(experiment_id, tags=all_tags, run_name=run_name)
+        started = int(start_time * 1000) if start_time else None
+        run = c.create_run(experiment_id, start_time=started, tags=all_tags, run_name=run_name)
     except TrackingError:
         raise
     except Exception as exc:

@@ -437,6 +437,9 @@ class AmeApp(App[None]):
                     Launched(what, actions.run_task(ctx, info, kwargs["task"]), label)
                 )
                 return
+            if what == "rollback":
+                self.post_message(FlowStarted(actions.start_rollback(ctx, info, kwargs["model"])))
+                return
             if what in ("train", "validate", "deploy", "undeploy"):
                 model, version = kwargs["model"], kwargs.get("version")
                 force = bool(kwargs.get("force"))
@@ -583,11 +586,27 @@ class AmeApp(App[None]):
                 out.append(
                     (f"Undeploy {name}", "u in Models", partial(self.confirm_undeploy, name))
                 )
+                out.append(
+                    (
+                        f"Roll back {name}",
+                        "b in Models: serve the version served before",
+                        partial(self.confirm_rollback, name),
+                    )
+                )
         ui = self.ctx.mlflow_ui
         if ui:
             out.append(("Open the MLflow UI", ui, partial(self.open_url, ui)))
         out.append(("Quit", "q (flows and runs keep going)", self.exit))
         return out
+
+    def confirm_rollback(self, model: str) -> None:
+        from ame_tui.screens.dialogs import ConfirmScreen
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self.launch("rollback", f"roll back {model}", model=model)
+
+        self.push_screen(ConfirmScreen(f"Roll {model} back to the version served before?"), answer)
 
     def confirm_undeploy(self, model: str) -> None:
         from ame_tui.screens.dialogs import ConfirmScreen

@@ -1,7 +1,9 @@
 """Models: each model of ame.yml with its registered versions from MLflow, and its flow.
 
-`t` trains, `v` validates the selected version, `d` deploys it, `u` undeploys the model: each
-starts a flow, whose step shows in the FLOW column (the last flow's outcome once it ended).
+`t` trains, `v` validates the selected version, `d` deploys it, `u` undeploys the model, `b`
+rolls it back to the version served before: each starts a flow, whose step shows in the FLOW
+column (the last flow's outcome once it ended). Below the table, the selected model's
+deployment history (newest first).
 """
 
 from __future__ import annotations
@@ -21,12 +23,21 @@ from ame_tui.services.flows import version_of as flow_version
 from ame_tui.widgets.table import selected_key, sync_rows
 from ame_tui.workers import background
 
+# Deployment events shown under the table for the selected model.
+HISTORY_SHOWN = 5
+
 
 class ModelsFetched(Message):
-    def __init__(self, versions: dict[str, list[Any]], endpoints: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        versions: dict[str, list[Any]],
+        endpoints: dict[str, Any],
+        history: dict[str, list[Any]] | None = None,
+    ) -> None:
         super().__init__()
         self.versions = versions
         self.endpoints = endpoints
+        self.history = history or {}
 
 
 def flow_cell(record: Any) -> Text:
@@ -47,6 +58,7 @@ class ModelsView(PolledView):
         Binding("v", "validate", "Validate", id="validate"),
         Binding("d", "deploy", "Deploy", id="deploy"),
         Binding("u", "undeploy", "Undeploy", id="undeploy"),
+        Binding("b", "rollback", "Roll back", id="rollback"),
         Binding("enter", "open_run", "Training run", id="open_run"),
     ]
 
@@ -65,10 +77,12 @@ class ModelsView(PolledView):
                 "FLOW",
             ),
         )
+        yield Static("", id="models-history", classes="summary")
 
     def on_mount(self) -> None:
         self.versions: dict[str, list[Any]] = {}
         self.endpoints: dict[str, Any] = {}
+        self.history: dict[str, list[Any]] = {}
         self.loaded = False
         self.error: str | None = None
         self.start_polling()
@@ -101,15 +115,29 @@ class ModelsView(PolledView):
                 self.post_message(ModelsFetched({"__error__": [one_line(exc)]}, {}))
                 return
             endpoints: dict[str, Any] = {}
+            ctx = self.ame.ctx
             try:
-                ctx = self.ame.ctx
                 for endpoint in ctx.backend().list_endpoints(ctx.run_context(project)):
                     endpoints[endpoint.model] = endpoint
             except Exception:  # noqa: BLE001 - the deployments view reports backend trouble
                 endpoints = dict(self.endpoints)
-            self.post_message(ModelsFetched(versions, endpoints))
+            self.post_message(ModelsFetched(versions, endpoints, self._history(names, project)))
         finally:
             self._busy = False
+
+    def _history(self, names: list[str], project: str) -> dict[str, list[Any]]:
+        """Each model's deployment history (in the worker); what was read before on failure."""
+        from ame_core import history
+        from ame_core.tracking import TrackingError
+
+        ctx = self.ame.ctx
+        try:
+            return {
+                name: history.events(ctx.tracking_uri, ctx.project_dir, project, name)
+                for name in names
+            }
+        except TrackingError:
+            return dict(self.history)
 
     def on_models_fetched(self, message: ModelsFetched) -> None:
         if "__error__" in message.versions:
@@ -118,6 +146,7 @@ class ModelsView(PolledView):
             self.error = None
             self.versions = message.versions
             self.endpoints = message.endpoints
+            self.history = message.history
             self.ame.versions = dict(message.versions)
             self.loaded = True
         self._show()
@@ -157,6 +186,31 @@ class ModelsView(PolledView):
         if self.error:
             text.append(f"  MLflow: {self.error} (showing what was last read)", style="red")
         summary.update(text)
+        self._show_history()
+
+    def _show_history(self) -> None:
+        model, _ = self._selected()
+        events = self.history.get(model or "", [])
+        panel = self.query_one("#models-history", Static)
+        if not model:
+            panel.update("")
+            return
+        clock = now(self.app)
+        text = Text(f" {model}: deployment history", style="bold")
+        if not events:
+            text.append("  none yet (d deploys the selected version)", style="grey50")
+        for event in events[:HISTORY_SHOWN]:
+            style = "green" if event.outcome == "succeeded" else "red"
+            who = f" by {event.user}" if event.user else ""
+            text.append(f"\n  {age(clock - event.at) + ' ago':>9}  ", style="grey50")
+            text.append(event.summary, style=style)
+            text.append(who, style="grey50")
+        if len(events) > HISTORY_SHOWN:
+            text.append(f"\n  … {len(events) - HISTORY_SHOWN} more: ame model history {model}")
+        panel.update(text)
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_history()
 
     def _flow_of(self, model: str) -> Any:
         """The model's flow that goes on (the newest), else its last one; None if none."""
@@ -231,6 +285,11 @@ class ModelsView(PolledView):
         model, _ = self._selected()
         if model:
             self.ame.confirm_undeploy(model)
+
+    def action_rollback(self) -> None:
+        model, _ = self._selected()
+        if model:
+            self.ame.confirm_rollback(model)
 
     def action_open_run(self) -> None:
         """The AME run that trained the selected version, if this backend knows it."""

@@ -80,6 +80,31 @@ def start_flow(
     )
 
 
+def start_rollback(ctx: AppContext, info: ProjectInfo, model: str) -> FlowRecord:
+    """`ame model rollback MODEL`: a deploy flow of the version served before the current one
+    (LifecycleError, at once, when there is none)."""
+    from ame_core.flows import control
+
+    lc = lifecycle(ctx, info)
+    control.check_startable("deploy", lc.project.model(model))
+    target = lc.rollback_target(model)
+    backend = ctx.backend()
+    return control.start(
+        backend.flow_store(),
+        "deploy",
+        info.name,
+        backend.name,
+        model=model,
+        params={**flow_params("deploy", target, True), "event": "rollback"},
+        origin=ctx.flow_origin(),
+    )
+
+
+def history(ctx: AppContext, info: ProjectInfo, model: str) -> list[Any]:
+    """The model's deployment history, newest first."""
+    return lifecycle(ctx, info).history(model)
+
+
 def check_deployable(ctx: AppContext, info: ProjectInfo, model: str, version: str) -> None:
     """Ask before starting a deploy flow that its `check` step would refuse."""
     from ame_core.lifecycle import LifecycleError

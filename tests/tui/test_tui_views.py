@@ -160,6 +160,39 @@ async def test_deploy_lands_on_deployments_then_undeploy(demo) -> None:
         await wait_for(pilot, lambda: "nothing is served" in screen_text(app))
 
 
+async def test_the_models_view_shows_the_history_and_b_rolls_back(demo) -> None:
+    app = demo.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await models_loaded(pilot, app)
+        select_row(app, "logreg/3")
+        await wait_for(
+            pilot,
+            lambda: "deploy v1 → v3 (canary) succeeded" in screen_text(app),
+            what="the history under the table",
+        )
+        assert "deploy v1 → v2 failed: v2 did not answer /ping in 300 s" in screen_text(app)
+        await pilot.press("b")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="asks")
+        await pilot.press("y")
+        # v3 is served, put there from v1: the roll-back serves v1 again, as a flow.
+        await wait_for(pilot, lambda: demo.backend.endpoints["logreg"].version == "1")
+        flow = next(f for f in demo.backend.flows.all() if f.kind == "deploy")
+        assert flow.params["event"] == "rollback" and flow.params["version"] == "1"
+        await wait_for(
+            pilot,
+            lambda: any("rollback v3 → v1 succeeded" in e.summary for e in history_of(demo)),
+            what="recorded in the history",
+        )
+
+
+def history_of(demo) -> list:
+    from tui_data import tracking_uri
+
+    from ame_core import history
+
+    return history.events(tracking_uri(demo.project), demo.project, "quickstart", "logreg")
+
+
 async def test_deploying_an_unvalidated_version_asks_first(demo) -> None:
     demo.backend.endpoints.clear()
     app = demo.app()
@@ -310,7 +343,11 @@ async def test_navigation_jump_help_back_and_palette(demo) -> None:
         await pilot.press("question_mark")
         await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
         help_text = screen_text(app)
-        assert "Train" in help_text and "Smoke request" in help_text
+        assert "Train" in help_text and "Roll back" in help_text
+        await pilot.press("ctrl+end")  # the rest of the list, as a user scrolls it
+        await pilot.pause()
+        help_text = screen_text(app)
+        assert "Smoke request" in help_text
         assert "Cancel flow" in help_text and "Step's run" in help_text
         await pilot.press("escape")
         titles = [title for title, _, _ in app.palette_commands()]

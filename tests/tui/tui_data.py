@@ -388,6 +388,20 @@ def fill_mlflow(project_dir: Path, real_model: bool = False) -> dict[str, str]:
     registry.set_verdict("logreg", "3", True, "validate-002")
     registry.set_deployed("logreg", "3")
     client.set_registered_model_alias("logreg", "champion", "3")
+    from ame_core import history
+
+    for event in (
+        history.DeploymentEvent("logreg", "deploy", "1", user="alice", at=NOW - 86400 * 3),
+        history.DeploymentEvent(
+            "logreg", "deploy", "2", from_version="1", outcome="failed", user="alice",
+            reason="v2 did not answer /ping in 300 s", at=NOW - 86400 * 2,
+        ),
+        history.DeploymentEvent(
+            "logreg", "deploy", "3", from_version="1", strategy="canary", user="bob",
+            at=NOW - 86400 + 600, metrics={"canary_error_rate": 0.0},
+        ),
+    ):  # fmt: skip
+        history.record(uri, project_dir, "quickstart", event)
     con = sqlite3.connect(store / "mlflow.db")
     with con:
         for version in ("1", "2", "3"):
