@@ -642,3 +642,24 @@ def test_storage_uri_rules() -> None:
             storage_uri(bad, "m v1")
         assert "\n" not in str(info.value) and "m v1" in str(info.value)
     assert copy.deepcopy(isvc.RUNTIMES)["kserve"].runtime == "kserve-mlserver"
+
+
+def test_triton_model_repository_flavor_and_canary_modes() -> None:
+    from ame_core.runtime.kubernetes.model_facts import VersionFacts
+
+    facts = VersionFacts(
+        "ens", "2", "runs:/r/model", "s3://b/r/model", flavors={"triton": {"data": "ens"}}
+    )
+    plan = isvc.check_version("triton", facts, None)
+    assert plan.model_format == "triton" and plan.runtime.runtime == "kserve-tritonserver"
+    assert "ln -sfn /mnt/models/ens /tmp/ame-models/ens" in plan.command[-1]
+    # The mode as KServe reads it: status first, then the annotation.
+    annotated = {"metadata": {"annotations": {isvc.MODE_ANNOTATION: "Standard"}}}
+    assert isvc.mode_of(annotated) == "Standard"
+    assert isvc.mode_of({**annotated, "status": {"deploymentMode": "Knative"}}) == "Knative"
+    with pytest.raises(BackendError, match="in Standard mode, which ignores"):
+        isvc.canary_decision(10, "Standard", first=False, fallback=None)
+    assert isvc.canary_decision(10, "Knative", first=False, fallback=None) == (10, [])
+    percent, warnings = isvc.canary_decision(10, None, first=False, fallback=None)
+    assert percent == 10 and "cannot tell KServe's deployment mode" in warnings[0]
+    assert isvc.mode_from_config({"data": {"deploy": '{"defaultDeploymentMode": "Serverless"}'}})
