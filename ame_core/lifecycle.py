@@ -21,8 +21,6 @@ from ame_core.runtime.backend import Backend, BackendError, Endpoint, RunContext
 from ame_core.serving.health import Health
 from ame_core.tracking import TrackingError
 
-SUPPORTED_SERVING = ("mlflow",)
-
 Say = Callable[[str], None]
 
 
@@ -147,16 +145,11 @@ class ModelStatus:
 
 
 def deployment_of(model: Any) -> Any:
-    """The model's deployment section (defaults when absent); unsupported serving is refused."""
+    """The model's deployment section (defaults when absent). Each backend refuses the serving
+    runtimes it cannot run (`kserve` locally), in one line, before it starts anything."""
     from ame_core.spec.models import Deployment
 
-    deployment = model.deployment or Deployment()
-    if deployment.serving not in SUPPORTED_SERVING:
-        raise LifecycleError(
-            f"model {model.name}: serving {deployment.serving!r} is not supported yet "
-            f"(supported: {', '.join(SUPPORTED_SERVING)})"
-        )
-    return deployment
+    return model.deployment or Deployment()
 
 
 # --- the lifecycle --------------------------------------------------------------------------------

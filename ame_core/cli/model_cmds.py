@@ -250,7 +250,7 @@ def _flow(args: argparse.Namespace, kind: str, params: dict[str, Any], summary: 
 
     lifecycle = _open(args)
     model = lifecycle.project.model(args.name)  # an unknown model is refused here, at once
-    check_startable(kind, model)
+    check_startable(kind, model, lifecycle.backend)
     return start_and_follow(args, lifecycle, kind, args.name, params, summary)
 
 
@@ -317,7 +317,7 @@ def cmd_rollback(args: argparse.Namespace) -> int:
 
     lifecycle = _open(args)
     model = lifecycle.project.model(args.name)
-    check_startable("deploy", model)
+    check_startable("deploy", model, lifecycle.backend)
     target = lifecycle.rollback_target(args.name, args.to)
     params = {"version": target, "alias": None, "force": True, "event": "rollback"}
     return start_and_follow(args, lifecycle, "deploy", args.name, params, _deploy_summary)

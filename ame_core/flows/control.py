@@ -22,8 +22,9 @@ def new_flow_id() -> str:
     return "flow-" + time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
 
 
-def check_startable(kind: str, model: Any) -> None:
-    """Refuse at once (LifecycleError) what a flow of `kind` on `model` is known to lack."""
+def check_startable(kind: str, model: Any, backend: Any = None) -> None:
+    """Refuse at once (LifecycleError) what a flow of `kind` on `model` is known to lack, or
+    (given the backend) a serving runtime that backend cannot run."""
     from ame_core.lifecycle import LifecycleError, deployment_of
 
     if kind == "train" and model.training is None:
@@ -32,8 +33,14 @@ def check_startable(kind: str, model: Any) -> None:
         raise LifecycleError(f"model {model.name} has no validation task (`validation: {{task}}`)")
     if kind == "monitor" and model.monitoring is None:
         raise LifecycleError(f"model {model.name} has no monitoring task (`monitoring: {{task}}`)")
-    if kind == "deploy":
-        deployment_of(model)
+    if kind == "deploy" and backend is not None:
+        serving = deployment_of(model).serving
+        if serving not in backend.serving_runtimes:
+            other = "--backend kubernetes" if backend.name == "local" else "--backend local"
+            raise LifecycleError(
+                f"model {model.name}: serving '{serving}' does not run on the {backend.name} "
+                f"backend (it runs {', '.join(backend.serving_runtimes)}); deploy with {other}"
+            )
 
 
 def start(

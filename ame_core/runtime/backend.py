@@ -137,6 +137,8 @@ class BackendError(Exception):
 
 class Backend(ABC):
     name: str
+    # The `deployment.serving` runtimes this backend can run (FORMAT.md, "Deployment").
+    serving_runtimes: tuple[str, ...] = ("mlflow",)
 
     @abstractmethod
     def submit(self, task: ResolvedTask, context: RunContext) -> RunRecord:

@@ -52,6 +52,7 @@ MAX_PIPELINE_RESUMES = 3
 
 class LocalBackend(Backend):
     name = "local"
+    serving_runtimes = ("mlflow", "mlserver")
 
     def __init__(self, project_dir: Path, inventory: Inventory | None = None) -> None:
         self.project_dir = Path(project_dir).resolve()

@@ -67,7 +67,8 @@ def start_flow(
     from ame_core.flows import control
 
     lc = lifecycle(ctx, info)
-    control.check_startable(kind, lc.project.model(model))  # refused here, not in the driver
+    # refused here, not in the driver
+    control.check_startable(kind, lc.project.model(model), lc.backend)
     backend = ctx.backend()
     return control.start(
         backend.flow_store(),
@@ -86,7 +87,7 @@ def start_rollback(ctx: AppContext, info: ProjectInfo, model: str) -> FlowRecord
     from ame_core.flows import control
 
     lc = lifecycle(ctx, info)
-    control.check_startable("deploy", lc.project.model(model))
+    control.check_startable("deploy", lc.project.model(model), lc.backend)
     target = lc.rollback_target(model)
     backend = ctx.backend()
     return control.start(

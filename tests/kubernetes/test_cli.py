@@ -110,6 +110,38 @@ def test_deploy_dry_run_needs_no_registry(tmp_path: Path, monkeypatch, capsys) -
     assert not (project / ".ame").exists()
 
 
+def test_kserve_deploy_dry_run_from_the_command_line(tmp_path: Path, monkeypatch, capsys) -> None:
+    project, _ = load_example("quickstart", tmp_path)
+    text = (project / "ame.yml").read_text()
+    assert "    deployment:\n" in text
+    (project / "ame.yml").write_text(
+        text.replace("    deployment:\n", "    deployment:\n      serving: kserve\n", 1)
+    )
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "none"))
+    code = main(
+        ["--project", str(project), "--backend", "kubernetes", "--namespace", "ml",
+         "--mlflow-uri", "http://mlflow.ml.svc:5000",
+         "model", "deploy", "logreg", "--version", "42", "--dry-run"]
+    )  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0
+    [doc] = [d for d in yaml.safe_load_all(out) if d]
+    assert (doc["apiVersion"], doc["kind"]) == ("serving.kserve.io/v1beta1", "InferenceService")
+    assert doc["spec"]["predictor"]["model"]["modelFormat"]["name"] == "mlflow"
+    assert doc["spec"]["predictor"]["model"]["protocolVersion"] == "v2"
+    assert not (project / ".ame").exists()
+
+    # The local backend does not run KServe: refused at once, before any flow, in one line.
+    code = main(["--project", str(project), "model", "deploy", "logreg", "--version", "1"])
+    err = capsys.readouterr().err.strip()
+    assert code == 1
+    assert err == (
+        "ame: model logreg: serving 'kserve' does not run on the local backend (it runs "
+        "mlflow, mlserver); deploy with --backend kubernetes"
+    )
+    assert not (project / ".ame" / "flows").exists()
+
+
 class AccessReviews:
     """Answers access reviews as an authoriser would: the caller (SelfSubjectAccessReview) may
     do all but `denied`; a ServiceAccount (LocalSubjectAccessReview) all but `driver_denied`.

@@ -46,7 +46,11 @@ def ame(project: Path, capsys, *args: str) -> tuple[int, str, str]:
     ("args", "message"),
     [
         (("train", "logrge"), "has no model 'logrge'; did you mean 'logreg'?"),
-        (("deploy", "fancy", "--version", "1"), "serving 'kserve' is not supported yet"),
+        (
+            ("deploy", "fancy", "--version", "1"),
+            "model fancy: serving 'kserve' does not run on the local backend (it runs mlflow, "
+            "mlserver); deploy with --backend kubernetes",
+        ),
         (("train", "fancy"), "model fancy has no training task"),
         (("validate", "logreg"), "model logreg has no validation task"),
         (("monitor", "logreg"), "model logreg has no monitoring task"),

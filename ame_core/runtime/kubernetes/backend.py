@@ -68,6 +68,7 @@ _KINDS: dict[str, tuple[str, str, str]] = {
 
 class KubernetesBackend(Backend):
     name = "kubernetes"
+    serving_runtimes = ("mlflow", *render.KSERVE_SERVING)
 
     def __init__(
         self,
