@@ -142,6 +142,9 @@ class FlowRecord:
 
     @property
     def title(self) -> str:
+        if self.kind == "deploy" and self.params.get("event") == "rollback":
+            # a deploy of the version served before
+            return f"roll back {self.model} to v{self.params.get('version')}"
         return f"{self.kind} {self.subject}".strip()
 
     def step(self, name: str) -> StepRecord:

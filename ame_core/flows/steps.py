@@ -205,7 +205,9 @@ def check(engine: FlowEngine, step: StepRecord) -> str:
     from ame_core.lifecycle import deployment_of
 
     model = _model(engine)
-    deployment_of(model)  # an unsupported runtime is refused before anything starts
+    deployment_of(model)
+    if engine.record.params.get("event") == "rollback":
+        raise StepSkipped(f"v{_version(engine)} was served before: no validation check")
     if engine.record.params.get("force"):
         raise StepSkipped("--force: deploying without the validation check")
     engine.lifecycle.check_deployable(model, _version(engine))
