@@ -396,8 +396,10 @@ class Lifecycle:
             backend=self.backend.name,
             flow_id=flow_id,
         )
+        # This is the replace path: a canary rollout is the deploy flow's (start_canary).
+        replace = deployment.model_copy(update={"rollout": None})
         try:
-            endpoint = self.backend.deploy(model_name, version, context, deployment)
+            endpoint = self.backend.deploy(model_name, version, context, replace)
         except Exception as exc:
             event.outcome, event.reason = "failed", one_line(exc)
             self._record(event)
@@ -427,6 +429,57 @@ class Lifecycle:
                 )
             )
         return before is not None
+
+    # --- canary rollouts (the deploy flow's step drives them: ame_core.flows.canary) ---------
+
+    def start_canary(self, model_name: str, version: str, deployment: Any, percent: float) -> Any:
+        self.say(f"deploying {model_name} v{version} as a {percent:g}% canary")
+        context = self.context("deployment", model_name, version)
+        return self.backend.start_canary(model_name, version, context, deployment, percent)
+
+    def canary_figures(self, model_name: str) -> dict[str, Any] | None:
+        return self.backend.canary_figures(model_name, self.context("deployment", model_name))
+
+    def end_canary(
+        self,
+        model_name: str,
+        version: str,
+        deployment: Any,
+        *,
+        promote: bool,
+        reason: str,
+        metrics: dict[str, float],
+        served_before: str | None,
+        flow_id: str | None,
+    ) -> Endpoint | None:
+        """Promote the canary (it takes all requests) or roll it back (the version served
+        before takes them again); either way recorded in the history with its figures."""
+        context = self.context("deployment", model_name, version)
+        event = DeploymentEvent(
+            model_name,
+            "deploy",
+            str(version),
+            from_version=served_before,
+            strategy="canary",
+            outcome="succeeded" if promote else "rolled back",
+            reason=reason,
+            backend=self.backend.name,
+            flow_id=flow_id,
+            metrics=metrics,
+        )
+        try:
+            if promote:
+                endpoint = self.backend.promote_canary(model_name, context, deployment)
+                self.registry.set_deployed(model_name, version)
+            else:
+                previous = str(served_before or "")
+                endpoint = self.backend.abort_canary(model_name, context, deployment, previous)
+        except Exception as exc:
+            event.outcome, event.reason = "failed", f"{reason}; then: {one_line(exc)}"
+            self._record(event)
+            raise
+        self._record(event)
+        return endpoint
 
     # --- deployment history -------------------------------------------------------------------
 

@@ -63,8 +63,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _flow_options(p)
     p.set_defaults(func=_guard(cmd_undeploy))
 
+    p = sub.add_parser("promote", help="end the model's canary now: it takes all requests")
+    p.add_argument("name", metavar="NAME")
+    _flow_options(p)
+    p.set_defaults(func=_guard(cmd_promote))
+
     p = sub.add_parser(
-        "rollback", help="serve again the version served before (or --to N, served before)"
+        "rollback",
+        help="end the model's canary now, or serve again the version served before "
+        "(or --to N, served before)",
     )
     p.add_argument("name", metavar="NAME")
     p.add_argument("--to", metavar="N", help="a version that was served before")
@@ -309,14 +316,49 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     return _flow(args, "deploy", params, _deploy_summary)
 
 
+def _end_canary(args: argparse.Namespace, lifecycle: Any, decision: str) -> int | None:
+    """Ask the model's running canary to end (`decision`) and follow its flow to the end;
+    None when no canary is running."""
+    from ame_core.cli.flow_cmds import follow
+    from ame_core.flows.control import running_canary
+
+    store = lifecycle.backend.flow_store()
+    record = running_canary(store, args.name, lifecycle.backend)
+    if record is None:
+        return None
+    store.request_decision(record.id, decision)
+    if not args.json:
+        _err(f"{record.title}: the canary is asked to {decision} (flow {record.id})")
+    if args.detach:
+        return 0
+    return follow(args, store, lifecycle.backend, record.id, _deploy_summary)
+
+
+def cmd_promote(args: argparse.Namespace) -> int:
+    lifecycle = _open(args)
+    lifecycle.project.model(args.name)
+    code = _end_canary(args, lifecycle, "promote")
+    if code is None:
+        raise UsageError(
+            f"{args.name} has no canary running (a deploy with `rollout: {{strategy: canary}}` "
+            "starts one)"
+        )
+    return code
+
+
 def cmd_rollback(args: argparse.Namespace) -> int:
-    """A deploy flow of the version to go back to, chosen here from the history (so a
-    refusal is at once, before any flow) and recorded as a roll-back."""
+    """During a canary: end it, back to the version it was split with. Otherwise a deploy
+    flow of the version to go back to, chosen here from the history (so a refusal is at
+    once, before any flow) and recorded as a roll-back."""
     from ame_core.cli.flow_cmds import start_and_follow
     from ame_core.flows.control import check_startable
 
     lifecycle = _open(args)
     model = lifecycle.project.model(args.name)
+    if args.to is None:
+        code = _end_canary(args, lifecycle, "rollback")
+        if code is not None:
+            return code
     check_startable("deploy", model, lifecycle.backend)
     target = lifecycle.rollback_target(args.name, args.to)
     params = {"version": target, "alias": None, "force": True, "event": "rollback"}

@@ -158,6 +158,17 @@ def active_for_model(store: FlowStore, model: str, backend: Any = None) -> FlowR
     return None
 
 
+def running_canary(store: FlowStore, model: str, backend: Any = None) -> FlowRecord | None:
+    """The model's deploy flow whose canary is being watched now, if any."""
+    record = active_for_model(store, model, backend)
+    if record is None or record.kind != "deploy":
+        return None
+    step = record.current
+    if step is None or step.name != "deploy" or "started_at" not in step.result.get("canary", {}):
+        return None
+    return record
+
+
 def cancel(store: FlowStore, ref: str, backend: Any = None, timeout: float = 60.0) -> FlowRecord:
     """Ask the driver to stop (it cancels its current run) and wait until it has."""
     record = store.read(store.find(ref))

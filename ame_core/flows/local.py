@@ -1,7 +1,8 @@
 """Flows on this machine: records in `<project>/.ame/flows/`, each driven by a detached process.
 
 `<id>.json` is the record (written atomically, updated under the folder's lock), `<id>.log` the
-driver's own output, `<id>.cancel` a cancel request. The driver holds an exclusive lock on
+driver's own output, `<id>.cancel` a cancel request, `<id>.decision` a canary's early end
+(promote or rollback). The driver holds an exclusive lock on
 `<id>.lock` while it lives, so "is a driver on it?" is answered by the kernel, not by a pid that
 may have been reused; a second driver started by a race finds the lock taken and leaves.
 """
@@ -16,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ame_core.flows.records import FlowRecord
-from ame_core.flows.store import FlowError, FlowStore
+from ame_core.flows.store import DECISIONS, FlowError, FlowStore
 from ame_core.runtime import filelock, procs
 from ame_core.runtime.records import atomic_write
 
@@ -98,6 +99,21 @@ class LocalFlowStore(FlowStore):
 
     def cancel_requested(self, flow_id: str) -> bool:
         return self._cancel_marker(flow_id).exists()
+
+    def _decision_file(self, flow_id: str) -> Path:
+        return self.dir / f"{flow_id}.decision"
+
+    def request_decision(self, flow_id: str, decision: str) -> None:
+        assert decision in DECISIONS, decision
+        self.dir.mkdir(parents=True, exist_ok=True)
+        atomic_write(self._decision_file(flow_id), decision)
+
+    def decision(self, flow_id: str) -> str | None:
+        try:
+            text = self._decision_file(flow_id).read_text().strip()
+        except OSError:
+            return None
+        return text if text in DECISIONS else None
 
     # --- drivers --------------------------------------------------------------------------
 

@@ -103,6 +103,9 @@ def _with(context: Any, env: dict[str, str]) -> Any:
 
 
 def _deploy(engine: FlowEngine, step: StepRecord, *, force: bool) -> str:
+    from ame_core.flows import canary
+    from ame_core.lifecycle import deployment_of
+
     lifecycle = engine.lifecycle
     name, version = engine.record.model, _version(engine)
     # What was served when this step first ran: a driver that died after the switch leaves
@@ -110,15 +113,20 @@ def _deploy(engine: FlowEngine, step: StepRecord, *, force: bool) -> str:
     if "served_before" not in step.result:
         step.result["served_before"] = lifecycle.deployed_version(name)
         engine.save()
-    # A roll-back is a deploy flow of an earlier version, named so in the history.
+    before = step.result["served_before"]
+    # A roll-back is a deploy flow of an earlier version, named so in the history; it is
+    # never a canary (it goes back to what was served).
     event = str(engine.record.params.get("event") or "deploy")
+    deployment = deployment_of(_model(engine))
+    if event == "deploy" and canary.wanted(deployment, before, version):
+        return canary.run(engine, step, deployment, version, before)
     endpoint = lifecycle.deploy(
         name,
         version,
         force=force,
         event_kind=event,
         flow_id=engine.record.id,
-        served_before=step.result["served_before"],
+        served_before=before,
     )
     step.result.update({"version": endpoint.version, "url": endpoint.url})
     return f"{name} v{endpoint.version} is served at {endpoint.url}"

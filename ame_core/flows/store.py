@@ -17,6 +17,9 @@ class FlowError(Exception):
     """A flow problem the user can act on; the message says what and what to do."""
 
 
+DECISIONS = ("promote", "rollback")
+
+
 class FlowStore(ABC):
     @abstractmethod
     def write(self, record: FlowRecord) -> None:
@@ -44,6 +47,14 @@ class FlowStore(ABC):
 
     @abstractmethod
     def cancel_requested(self, flow_id: str) -> bool: ...
+
+    @abstractmethod
+    def request_decision(self, flow_id: str, decision: str) -> None:
+        """Ask the driver of a canary rollout to end it now: "promote" or "rollback"."""
+
+    @abstractmethod
+    def decision(self, flow_id: str) -> str | None:
+        """The decision asked for (the newest), or None."""
 
     @abstractmethod
     def launch(self, record: FlowRecord) -> None:

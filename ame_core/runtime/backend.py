@@ -207,6 +207,32 @@ class Backend(ABC):
     def list_endpoints(self, context: RunContext) -> list[Endpoint]:
         """Every served model of the project."""
 
+    # --- canary rollouts (FORMAT.md, "Rollout"); a backend without them refuses in one line ---
+
+    def start_canary(
+        self, model: str, version: str, context: RunContext, deployment: Any, percent: float
+    ) -> Endpoint:
+        """Serve `version` beside the served one, for `percent` of the requests."""
+        raise BackendError(
+            f"the {self.name} backend cannot split traffic for a canary: use "
+            "`rollout: {strategy: replace}`"
+        )
+
+    def canary_figures(self, model: str, context: RunContext) -> dict[str, Any] | None:
+        """What the canary answered since it started ({"requests", "errors", "latency_ms"}),
+        or None when this backend cannot measure it."""
+        return None
+
+    def promote_canary(self, model: str, context: RunContext, deployment: Any) -> Endpoint:
+        """The canary takes all requests; the version it replaced stops."""
+        raise BackendError(f"the {self.name} backend has no canary to promote")
+
+    def abort_canary(
+        self, model: str, context: RunContext, deployment: Any, previous: str
+    ) -> Endpoint | None:
+        """The canary stops; `previous`, served before, takes all requests again."""
+        raise BackendError(f"the {self.name} backend has no canary to roll back")
+
     # --- flows ------------------------------------------------------------------------------
 
     def flow_store(self) -> Any:

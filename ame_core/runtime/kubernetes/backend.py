@@ -1002,6 +1002,31 @@ class KubernetesBackend(Backend):
         assert endpoint is not None
         return endpoint
 
+    # --- canary: KServe's canaryTrafficPercent; the gate cannot be measured from here ------
+
+    def start_canary(
+        self, model: str, version: str, context: RunContext, deployment: Any, percent: float
+    ) -> Endpoint:
+        if render.serving_kind(deployment) not in render.KSERVE_SERVING:
+            raise BackendError(
+                "a canary of `serving: mlflow` on a cluster is not built yet: use "
+                "`serving: kserve` (KServe's canaryTrafficPercent) or `rollout: {strategy: "
+                "replace}`"
+            )
+        return self._deploy_isvc(model, version, context, deployment)
+
+    def promote_canary(self, model: str, context: RunContext, deployment: Any) -> Endpoint:
+        # Applied again without canaryTrafficPercent: the new revision takes all traffic.
+        version = str(context.model_version)
+        whole = deployment.model_copy(update={"rollout": None})
+        return self._deploy_isvc(model, version, context, whole)
+
+    def abort_canary(
+        self, model: str, context: RunContext, deployment: Any, previous: str
+    ) -> Endpoint | None:
+        whole = deployment.model_copy(update={"rollout": None})
+        return self._deploy_isvc(model, previous, context, whole)
+
     def undeploy(self, model: str, context: RunContext) -> None:
         name = n.model_name(model)
         for kind in ("Ingress", "Service", "Deployment"):

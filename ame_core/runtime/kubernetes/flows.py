@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ame_core.flows.records import FlowRecord, FlowStatus, StepStatus
-from ame_core.flows.store import FlowError, FlowStore
+from ame_core.flows.store import DECISIONS, FlowError, FlowStore
 from ame_core.runtime.backend import BackendError, RunContext
 from ame_core.runtime.kubernetes import manifests as m
 from ame_core.runtime.kubernetes import names as n
@@ -172,8 +172,21 @@ class KubernetesFlowStore(FlowStore):
         )
 
     def cancel_requested(self, flow_id: str) -> bool:
+        return self._annotation(flow_id, n.ANN_CANCEL) == "true"
+
+    def _annotation(self, flow_id: str, key: str) -> str | None:
         obj = self._raw(flow_id) or {}
-        return ((obj.get("metadata") or {}).get("annotations") or {}).get(n.ANN_CANCEL) == "true"
+        return ((obj.get("metadata") or {}).get("annotations") or {}).get(key)
+
+    def request_decision(self, flow_id: str, decision: str) -> None:
+        assert decision in DECISIONS, decision
+        self._patch(
+            n.flow_record_name(flow_id), {"metadata": {"annotations": {n.ANN_DECISION: decision}}}
+        )
+
+    def decision(self, flow_id: str) -> str | None:
+        value = self._annotation(flow_id, n.ANN_DECISION)
+        return value if value in DECISIONS else None
 
     # --- drivers --------------------------------------------------------------------------
 

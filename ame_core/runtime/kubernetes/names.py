@@ -38,6 +38,7 @@ ANN_CODE = "ame.dev/code"
 ANN_SECRET_KEY = "ame.dev/secret-key"
 ANN_FLOW_KIND = "ame.dev/flow-kind"
 ANN_CANCEL = "ame.dev/cancel-requested"
+ANN_DECISION = "ame.dev/decision-requested"  # a canary ended early: promote | rollback
 ANN_AME_VERSION = "ame.dev/ame-version"
 
 # Job names also name their pods (plus a 5-character suffix) and CronJob names are limited
