@@ -183,3 +183,15 @@ def _drain(fd: int) -> None:
         os.read(fd, 65536)
     except OSError:
         pass
+
+
+def test_a_watched_canary_shows_its_split_and_figures() -> None:
+    from ame_tui.services.flows import canary_text
+
+    assert canary_text({}) is None
+    started = {"canary": {"plan": {"percent": 20.0}, "started_at": 1.0}}
+    assert canary_text(started) == "canary 20%: watching"
+    figures = {"canary_requests": 57.0, "canary_error_rate": 1.75, "canary_latency_p95_ms": 31.4}
+    assert canary_text({**started, "figures": figures}) == (
+        "canary 20%: 57 req, 1.75% err, p95 31 ms"
+    )
