@@ -244,6 +244,55 @@ def ensure_env(python: str, requirements: Path, env_dir: Path) -> None:
         (env_dir / MARKER).write_text(requirements.read_text() if requirements.exists() else "")
 
 
+class EnvBuildError(Exception):
+    """An environment could not be built; the message is the cause (uv's or pip's own words)."""
+
+
+def build_cause(log: str) -> str:
+    """The line of an environment build's output that says why it failed: uv's `cause:`
+    (or `╰─▶`) line, else its `error:` line, else pip's `ERROR:` line, else the last line."""
+    lines = [line.strip() for line in log.splitlines() if line.strip()]
+    for prefix in ("cause:", "╰─▶", "error:", "ERROR:"):
+        found = [line for line in lines if line.startswith(prefix)]
+        if found:
+            return found[0].removeprefix(prefix).strip()
+    return lines[-1] if lines else "the environment set-up failed with no output"
+
+
+def requirements_env(
+    python: str,
+    python_version: str,
+    requirements: str,
+    log_path: Path,
+    env: dict[str, str] | None = None,
+) -> tuple[Path, bool]:
+    """The cached environment for `requirements` (their text) on `python`: (its dir, reused?).
+
+    A ready one is found without starting a process (a second deploy takes milliseconds);
+    otherwise `python -m ame_core.runtime.envs` builds it under the same lock and marker as
+    task environments, its output appended to `log_path`. EnvBuildError carries the cause."""
+    content = requirements.encode()
+    env_dir = cache_dir() / "envs" / env_key(content, python_version)
+    if is_ready(env_dir):
+        return env_dir, True
+    req_file = cache_dir() / "envs" / f"{env_dir.name}.requirements.txt"
+    req_file.parent.mkdir(parents=True, exist_ok=True)
+    from ame_core.runtime.records import atomic_write
+
+    atomic_write(req_file, requirements)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    start = log_path.stat().st_size if log_path.exists() else 0
+    argv = [sys.executable, "-m", "ame_core.runtime.envs", "--python", python]
+    argv += ["--requirements", str(req_file), "--dir", str(env_dir)]
+    with open(log_path, "ab") as log:
+        code = subprocess.call(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env)
+    if code != 0 or not is_ready(env_dir):
+        with open(log_path, "rb") as log:
+            log.seek(start)
+            raise EnvBuildError(build_cause(log.read().decode(errors="replace")))
+    return env_dir, False
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ame_core.runtime.envs")
     parser.add_argument("--python", required=True)
