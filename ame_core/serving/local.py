@@ -1,13 +1,16 @@
-"""Serving model versions on this machine with `mlflow models serve`.
+"""Serving model versions on this machine with `mlflow models serve` or MLServer.
 
-Each deployed model has a front proxy on a stable 127.0.0.1 port (its URL) and one
-`mlflow models serve --env-manager local` process for the version being served, both detached
-(their own sessions), so they outlive the `ame` process that started them. The model's state lives
-in `<project>/.ame/serving/<model>.json`, written atomically, so any later `ame` process (CLI or
-TUI) sees what is served and whether it is still alive.
+Each deployed model has a front proxy on a stable 127.0.0.1 port (its URL) and one server
+process for the version being served (ame_core.serving.runtimes), both detached (their own
+sessions), so they outlive the `ame` process that started them. The server runs on the
+version's files, downloaded once, in the version's own environment (built from the
+requirements MLflow logged with it: ame_core.serving.environments), never in ame's. The
+model's state lives in `<project>/.ame/serving/<model>.json`, written atomically, so any later
+`ame` process (CLI or TUI) sees what is served and whether it is still alive.
 
-A new version is started beside the old one, health-checked on `/ping`, then the state file is
-switched (the proxy follows it) and only then is the old server stopped: no gap.
+A new version is started beside the old one, health-checked (`/ping`, or MLServer's
+`/v2/health/ready`), then the state file is switched (the proxy follows it) and only then is
+the old server stopped: no gap.
 
 A deployer that dies mid-start (`kill -9`, a closed terminal) leaves nothing unaccounted for:
 the state file names the starting server (pid, start time, port, log) and the deployer as soon
@@ -38,13 +41,17 @@ from typing import Any
 from ame_core.runtime import filelock, procs
 from ame_core.runtime.backend import BackendError, Endpoint, EndpointStatus
 from ame_core.runtime.records import atomic_write
+from ame_core.serving import admission, checks, versions
+from ame_core.serving.causes import first_cause
+from ame_core.serving.environments import serving_env
+from ame_core.serving.runtimes import RUNTIMES, Runtime
 
 BACKEND = "local"
 HOST = "127.0.0.1"
 # Starting a server imports MLflow and downloads the model: seconds, or minutes on a busy machine.
 READY_TIMEOUT = 300.0
 STOP_TIMEOUT = 15.0
-SUPPORTED_SERVING = ("mlflow",)
+SUPPORTED_SERVING = tuple(RUNTIMES)
 # In the environment of every process started to serve a model: `<project dir>#<model>`.
 SERVED_ENV = "AME_SERVED_MODEL"
 
@@ -117,12 +124,13 @@ def _spawn(
 
 
 def _last_error(path: str | None) -> str:
-    """The last non-empty line of a log: with a Python traceback, the exception itself."""
-    lines = [line.strip() for line in _log_tail(path, 40).splitlines() if line.strip()]
-    if not lines:
-        return ""
-    last = lines[-1]
-    return last.split("Exception: ", 1)[1] if "Exception: " in last else last
+    """What a failed server's log says the cause was (the exception, not its last line)."""
+    return first_cause(_log_tail(path, 400))
+
+
+def _health(info: dict[str, Any]) -> str:
+    """The readiness path of a recorded server (state files before MLServer: `/ping`)."""
+    return str(info.get("health") or "/ping")
 
 
 def _log_tail(path: str | None, lines: int = 15) -> str:
@@ -139,9 +147,11 @@ def _log_tail(path: str | None, lines: int = 15) -> str:
 
 
 def _named(state: dict[str, Any] | None) -> list[dict[str, Any]]:
-    """The processes a model's state names: its server, a starting server, its proxy."""
+    """The processes a model's state names: its server, a starting server, a canary's server
+    (the proxy splits requests with it), its proxy."""
     state = state or {}
     found = [state.get("server"), (state.get("pending") or {}).get("server"), state.get("proxy")]
+    found.append((state.get("canary") or {}).get("server"))
     return [info for info in found if info and info.get("pid")]
 
 
@@ -192,11 +202,12 @@ class LocalServing:
         env.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
         return env
 
-    def _env(self, model: str, tracking_uri: str) -> dict[str, str]:
+    def _env(self, model: str, tracking_uri: str, env_dir: Path) -> dict[str, str]:
         env = self._detached_env(model)
-        # `mlflow models serve` execs `uvicorn`: this interpreter's bin/ must come first.
-        bin_dir = str(Path(sys.executable).parent)
-        env["PATH"] = os.pathsep.join([bin_dir, env.get("PATH", "")])
+        # `mlflow models serve` execs `uvicorn`: the version environment's bin/ comes first.
+        env["PATH"] = os.pathsep.join([str(env_dir / "bin"), env.get("PATH", "")])
+        env["VIRTUAL_ENV"] = str(env_dir)
+        env.pop("PYTHONPATH", None)  # nothing of ame's interpreter leaks into the server
         env["MLFLOW_TRACKING_URI"] = tracking_uri
         return env
 
@@ -214,7 +225,7 @@ class LocalServing:
         if (
             server
             and process_alive(server)
-            and http_get(f"http://{HOST}:{server['port']}/ping")[0] == 200
+            and http_get(f"http://{HOST}:{server['port']}{_health(server)}")[0] == 200
         ):
             # Ready: do what the deployer would have done next.
             state.update({"server": server, "version": server["version"]})
@@ -264,8 +275,9 @@ class LocalServing:
         serving = getattr(deployment, "serving", None) or "mlflow"
         if serving not in SUPPORTED_SERVING:
             raise BackendError(
-                f"serving {serving!r} is not supported yet (supported: {', '.join(SUPPORTED_SERVING)})"
+                f"serving {serving!r} cannot run locally (local: {', '.join(SUPPORTED_SERVING)})"
             )
+        runtime = RUNTIMES[serving]
         workers = max(1, int(getattr(deployment, "replicas", 1) or 1))
         version = str(version)
         with self._lock(model):
@@ -275,11 +287,23 @@ class LocalServing:
             if (
                 current
                 and current.get("version") == version
+                and current.get("serving", "mlflow") == serving
                 and process_alive(current)
                 and process_alive(proxy)
-                and http_get(f"{state['url']}/ping")[0] == 200
+                and http_get(f"{state['url']}{_health(current)}")[0] == 200
             ):
                 return self._endpoint(model, state)
+            # Resources, files, checks and environment before anything starts: a refusal
+            # changes nothing, and the cheapest refusals come first.
+            gpus = admission.admit(
+                f"{model} v{version}",
+                getattr(deployment, "resources", None),
+                workers,
+                self.project_dir,
+                self._gpus_in_use(model),
+            )
+            prepared = self._prepare(model, version, tracking_uri, runtime)
+            prepared["gpus"] = gpus
 
             fresh_proxy = not process_alive(proxy)
             if fresh_proxy:
@@ -306,7 +330,9 @@ class LocalServing:
                 _write_atomic(self.state_path(model), state)
 
             try:
-                server = self._start_server(model, version, tracking_uri, workers, timeout, spawned)
+                server = self._start_server(
+                    model, version, tracking_uri, workers, timeout, prepared, spawned
+                )
             except BaseException:
                 state.pop("pending", None)
                 if state.get("server") is None:
@@ -324,11 +350,11 @@ class LocalServing:
                 time.sleep(0.2)
                 stop_process(current)
             self._stop_strays(model, state)
-            status, body = http_get(f"{state['url']}/ping", timeout=10.0)
+            status, body = http_get(f"{state['url']}{_health(server)}", timeout=10.0)
             if status != 200:
                 raise BackendError(
                     f"{model} v{version} is healthy on port {server['port']} but its URL "
-                    f"{state['url']} does not answer /ping ({status or body})"
+                    f"{state['url']} does not answer {_health(server)} ({status or body})"
                 )
             return self._endpoint(model, state)
 
@@ -359,6 +385,43 @@ class LocalServing:
         info.update({"port": port, "url": f"http://{HOST}:{port}"})
         return info
 
+    def _gpus_in_use(self, model: str) -> set[str]:
+        """GPUs held by the other models served from this project. The model's own old
+        server is left out: it stops right after the switch (a moment on the same device)."""
+        found: set[str] = set()
+        for path in self.dir.glob("*.json") if self.dir.is_dir() else []:
+            if path.stem != model:
+                with contextlib.suppress(BackendError):
+                    found |= admission.gpus_of(self.read_state(path.stem))
+        return found
+
+    def version_dir(self, model: str, version: str) -> Path:
+        """Where a version's files and its servers' settings live."""
+        return self.dir / "models" / model / f"v{version}"
+
+    def _prepare(
+        self, model: str, version: str, tracking_uri: str, runtime: Runtime
+    ) -> dict[str, Any]:
+        """The version's files (downloaded once), checked for the runtime, and its environment."""
+        label = f"{model} v{version}"
+        env = self._detached_env(model)
+        env["MLFLOW_TRACKING_URI"] = tracking_uri
+        model_dir = versions.fetch(
+            model, version, tracking_uri, self.version_dir(model, version), env
+        )
+        files = versions.read_model_files(model_dir)
+        checks.check(model, version, files, runtime)
+        log_path = self.dir / "logs" / f"{model}-v{version}-{runtime.name}-env.log"
+        built = serving_env(label, files, runtime, log_path, env)
+        return {
+            "runtime": runtime,
+            "model_dir": model_dir,
+            "env_dir": built.dir,
+            "env_reused": built.reused,
+            "env_seconds": round(built.seconds, 3),
+            "python": built.python_version,
+        }
+
     def _start_server(
         self,
         model: str,
@@ -366,32 +429,39 @@ class LocalServing:
         tracking_uri: str,
         workers: int,
         timeout: float,
+        prepared: dict[str, Any],
         spawned: Callable[[dict[str, Any]], None] | None = None,
     ) -> dict[str, Any]:
+        runtime: Runtime = prepared["runtime"]
+        env_dir: Path = prepared["env_dir"]
         stamp = time.strftime("%Y%m%d-%H%M%S")
         for attempt in range(3):
             port = free_port()
-            log_path = self.dir / "logs" / f"{model}-v{version}-{stamp}-{attempt}.log"
-            argv = [
-                sys.executable,
-                "-m",
-                "mlflow",
-                "models",
-                "serve",
-                "-m",
-                f"models:/{model}/{version}",
-                "--env-manager",
-                "local",
-                "-h",
-                HOST,
-                "-p",
-                str(port),
-                "-w",
-                str(workers),
-            ]
-            info = _spawn(argv, log_path, self._env(model, tracking_uri), self.project_dir)
+            name = f"{model}-v{version}-{stamp}-{attempt}"
+            log_path = self.dir / "logs" / f"{name}.log"
+            workdir = self.version_dir(model, version) / f"{runtime.name}-{stamp}-{attempt}"
+            argv = runtime.argv(
+                env_dir, workdir, prepared["model_dir"], model, version, port, workers
+            )
+            env = self._env(model, tracking_uri, env_dir)
+            gpus = list(prepared.get("gpus") or [])
+            if gpus:
+                env["CUDA_VISIBLE_DEVICES"] = ",".join(gpus)
+            info = _spawn(argv, log_path, env, self.project_dir)
             info.update(
-                {"port": port, "version": version, "workers": workers, "started_at": time.time()}
+                {
+                    "port": port,
+                    "version": version,
+                    "workers": workers,
+                    "started_at": time.time(),
+                    "serving": runtime.name,
+                    "health": runtime.health_path,
+                    "protocol": runtime.protocol,
+                    "env": str(env_dir),
+                    "env_reused": prepared["env_reused"],
+                    "env_seconds": prepared["env_seconds"],
+                    "gpus": gpus,
+                }
             )
             try:
                 if spawned is not None:
@@ -399,7 +469,7 @@ class LocalServing:
                 self._wait_ready(model, version, info, timeout)
             except BackendError:
                 stop_process(info)
-                if "address already in use" in _log_tail(str(log_path), 40).lower():
+                if "address already in use" in _log_tail(str(log_path), 400).lower():
                     continue  # another process took the port between our probe and its bind
                 raise
             except BaseException:
@@ -409,22 +479,25 @@ class LocalServing:
         raise BackendError(f"could not find a free port to serve {model} v{version}")
 
     def _wait_ready(self, model: str, version: str, info: dict[str, Any], timeout: float) -> None:
-        url = f"http://{HOST}:{info['port']}/ping"
+        path = _health(info)
+        url = f"http://{HOST}:{info['port']}{path}"
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if http_get(url, timeout=2.0)[0] == 200:
+                info["ready_seconds"] = round(time.time() - float(info["started_at"]), 2)
                 return
             if not process_alive(info):
-                last = _last_error(info["log"])
+                # The cause first: it is the line a user reads.
+                cause = _last_error(info["log"]) or "it exited before it was ready"
                 raise BackendError(
-                    f"the model server for {model} v{version} exited before it was ready"
-                    + (f": {last}" if last else "")
-                    + f" (log: {info['log']})"
+                    f"{model} v{version} failed to start: {cause} (the "
+                    f"{info.get('serving', 'mlflow')} server exited before it was ready; "
+                    f"log: {info['log']})"
                 )
             time.sleep(0.25)
         raise BackendError(
-            f"the model server for {model} v{version} did not answer /ping within "
-            f"{timeout:.0f} s (log: {info['log']})"
+            f"{model} v{version} did not answer {path} within {timeout:.0f} s: "
+            f"{_last_error(info['log']) or 'no output'} (log: {info['log']})"
         )
 
     # --- undeploy, status --------------------------------------------------------------------
@@ -476,6 +549,13 @@ class LocalServing:
             "deployed_at": state.get("deployed_at"),
             "tracking_uri": state.get("tracking_uri"),
             "pending_version": (pending or {}).get("version"),
+            "serving": server.get("serving", "mlflow"),
+            "protocol": server.get("protocol", "mlflow"),
+            "health_path": _health(server),
+            "v2_model": model if server.get("protocol") == "v2" else None,
+            "env": server.get("env"),
+            "env_reused": server.get("env_reused"),
+            "ready_seconds": server.get("ready_seconds"),
         }
         url = state.get("url")
         status, detail = EndpointStatus.READY, None
@@ -491,10 +571,11 @@ class LocalServing:
             status = EndpointStatus.FAILED
             detail = f"the front proxy (pid {proxy.get('pid')}) of {url} has exited"
         else:
-            code, body = http_get(f"{url}/ping", timeout=5.0)
+            path = _health(server)
+            code, body = http_get(f"{url}{path}", timeout=5.0)
             if code != 200:
                 status = EndpointStatus.FAILED
-                detail = f"/ping answered {code}" if code else f"/ping: {body}"
+                detail = f"{path} answered {code}" if code else f"{path}: {body}"
             elif pending:
                 detail = f"starting v{pending.get('version')} beside v{version}"
         # Locally a model is one server process; `replicas` become its worker processes.

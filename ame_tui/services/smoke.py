@@ -1,4 +1,8 @@
-"""The smoke request of the deployments view: one POST to a served model's /invocations."""
+"""The smoke request of the deployments view: one POST to a served model.
+
+MLflow's servers take the body at /invocations; a V2 server (MLServer) is asked through the Open
+Inference Protocol: the same rows as a V2 request at /v2/models/{name}/infer, typed by the
+model's signature as the server states it."""
 
 from __future__ import annotations
 
@@ -41,11 +45,48 @@ def typed_payload(text: str, columns: list[str] | None = None) -> dict[str, Any]
     raise ValueError("type a JSON row: a list of values or a mapping of column to value")
 
 
-def send(url: str, payload: dict[str, Any], timeout: float = 30.0) -> SmokeResult:
-    endpoint = url.rstrip("/")
-    if not endpoint.endswith("/invocations"):
-        endpoint += "/invocations"
+def _is_v2_request(payload: dict[str, Any]) -> bool:
+    inputs = payload.get("inputs")
+    return isinstance(inputs, list) and bool(inputs) and isinstance(inputs[0], dict)
+
+
+def _v2_target(
+    base: str, payload: dict[str, Any], model: str | None, timeout: float
+) -> tuple[str, bytes]:
+    """The V2 infer URL and body for an /invocations-shaped payload; ValueError says why not."""
+    from ame_core.serving.health import v2_body, v2_model_name
+
+    model = model or v2_model_name(base, timeout)
+    if not model:
+        raise ValueError("the V2 server does not say its model's name")
     body = json.dumps(payload).encode()
+    if not _is_v2_request(payload):
+        body = v2_body(base, model, body, None, timeout)
+    return f"{base}/v2/models/{model}/infer", body
+
+
+def send(
+    url: str,
+    payload: dict[str, Any],
+    timeout: float = 30.0,
+    *,
+    protocol: str | None = None,
+    model: str | None = None,
+) -> SmokeResult:
+    """POST `payload` (an /invocations body); `protocol` "v2" or "mlflow", None asks the server."""
+    base = url.rstrip("/").removesuffix("/invocations")
+    started = time.perf_counter()
+    if protocol is None:
+        from ame_core.serving.health import detect_protocol
+
+        protocol = detect_protocol(base, min(timeout, 5.0))
+    endpoint, body = f"{base}/invocations", json.dumps(payload).encode()
+    if protocol == "v2":
+        try:
+            endpoint, body = _v2_target(base, payload, model, timeout)
+        except ValueError as exc:
+            latency = (time.perf_counter() - started) * 1000
+            return SmokeResult(False, None, latency, f"no V2 request: {exc}")
     request = urllib.request.Request(
         endpoint, data=body, headers={"Content-Type": "application/json"}, method="POST"
     )
