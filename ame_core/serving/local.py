@@ -275,7 +275,8 @@ class LocalServing:
         serving = getattr(deployment, "serving", None) or "mlflow"
         if serving not in SUPPORTED_SERVING:
             raise BackendError(
-                f"serving {serving!r} cannot run locally (local: {', '.join(SUPPORTED_SERVING)})"
+                f"serving {serving!r} runs on a cluster only: deploy with --backend kubernetes, "
+                f"or serve locally with serving: {' or '.join(SUPPORTED_SERVING)}"
             )
         runtime = RUNTIMES[serving]
         workers = max(1, int(getattr(deployment, "replicas", 1) or 1))

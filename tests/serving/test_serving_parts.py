@@ -138,3 +138,16 @@ def test_deployment_resources_are_admitted_as_task_resources(
     )
     with pytest.raises(BackendError, match=r"^deployment.resources.cpu: "):
         admit("m v1", {"cpu": "lots"}, 1, tmp_path, set())
+
+
+def test_a_cluster_runtime_is_refused_locally_in_one_line(tmp_path: Path) -> None:
+    from ame_core.serving.local import LocalServing
+    from ame_core.spec.models import Deployment
+
+    with pytest.raises(BackendError) as caught:
+        LocalServing(tmp_path).deploy("m", "1", "sqlite:///x.db", Deployment(serving="kserve"))
+    assert str(caught.value) == (
+        "serving 'kserve' runs on a cluster only: deploy with --backend kubernetes, "
+        "or serve locally with serving: mlflow or mlserver"
+    )
+    assert not (tmp_path / ".ame").exists()  # nothing written
