@@ -437,8 +437,17 @@ class AmeApp(App[None]):
                     Launched(what, actions.run_task(ctx, info, kwargs["task"]), label)
                 )
                 return
-            if what == "rollback":
-                self.post_message(FlowStarted(actions.start_rollback(ctx, info, kwargs["model"])))
+            if what in ("rollback", "promote"):
+                # A canary being watched ends at once (its flow does the rest) ...
+                canary = actions.end_canary(ctx, kwargs["model"], what)
+                if canary is not None:
+                    done = "promoted" if what == "promote" else "rolled back"
+                    self.post_message(Finished(what, f"{canary.title}: the canary is {done}"))
+                elif what == "promote":
+                    raise actions.ActionError(f"{kwargs['model']} has no canary running")
+                else:  # ... else a roll-back serves the version served before, as a flow
+                    record = actions.start_rollback(ctx, info, kwargs["model"])
+                    self.post_message(FlowStarted(record))
                 return
             if what in ("train", "validate", "deploy", "undeploy"):
                 model, version = kwargs["model"], kwargs.get("version")

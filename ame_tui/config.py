@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 # Actions that change something: hidden (and refused) with --read-only.
-MUTATING = frozenset({"run_task", "train", "validate", "deploy", "undeploy", "rollback", "cancel"})
+MUTATING = frozenset(
+    {"run_task", "train", "validate", "deploy", "undeploy", "rollback", "promote", "cancel"}
+)
 
 
 def config_path() -> Path:

@@ -2,7 +2,8 @@
 
 `t` trains, `v` validates the selected version, `d` deploys it, `u` undeploys the model, `b`
 rolls it back to the version served before: each starts a flow, whose step shows in the FLOW
-column (the last flow's outcome once it ended). Below the table, the selected model's
+column (the last flow's outcome once it ended; a canary's split and figures while it is
+watched, when `p` promotes it and `b` rolls it back at once). Below the table, the selected model's
 deployment history (newest first).
 """
 
@@ -59,6 +60,7 @@ class ModelsView(PolledView):
         Binding("d", "deploy", "Deploy", id="deploy"),
         Binding("u", "undeploy", "Undeploy", id="undeploy"),
         Binding("b", "rollback", "Roll back", id="rollback"),
+        Binding("p", "promote", "Promote canary", id="promote"),
         Binding("enter", "open_run", "Training run", id="open_run"),
     ]
 
@@ -290,6 +292,11 @@ class ModelsView(PolledView):
         model, _ = self._selected()
         if model:
             self.ame.confirm_rollback(model)
+
+    def action_promote(self) -> None:
+        model, _ = self._selected()
+        if model:
+            self.ame.launch("promote", f"promote the canary of {model}", model=model)
 
     def action_open_run(self) -> None:
         """The AME run that trained the selected version, if this backend knows it."""

@@ -81,9 +81,22 @@ def start_flow(
     )
 
 
+def end_canary(ctx: AppContext, model: str, decision: str) -> FlowRecord | None:
+    """`ame model promote|rollback MODEL` while a canary runs: ask its flow; its record, or
+    None when no canary is running."""
+    from ame_core.flows import control
+
+    backend = ctx.backend()
+    store = backend.flow_store()
+    record = control.running_canary(store, model, backend)
+    if record is not None:
+        store.request_decision(record.id, decision)
+    return record
+
+
 def start_rollback(ctx: AppContext, info: ProjectInfo, model: str) -> FlowRecord:
-    """`ame model rollback MODEL`: a deploy flow of the version served before the current one
-    (LifecycleError, at once, when there is none)."""
+    """`ame model rollback MODEL` with no canary running: a deploy flow of the version served
+    before the current one (LifecycleError, at once, when there is none)."""
     from ame_core.flows import control
 
     lc = lifecycle(ctx, info)
