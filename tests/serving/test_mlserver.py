@@ -176,6 +176,11 @@ def test_a_version_switch_under_load_fails_no_request(served: Served) -> None:
     built = serving_env("cancer v2", files, RUNTIMES["mlserver"], log, served.env)
     assert built.reused and built.seconds < 0.5, built
     served.timings["env reuse (s)"] = built.seconds
+    # And all that precedes a start of a version already here: files, checks, environment.
+    started = time.monotonic()
+    prepared = served.serving._prepare(MODEL, "2", served.uri, RUNTIMES["mlserver"])
+    served.timings["redeploy preparation (s)"] = time.monotonic() - started
+    assert prepared["env_reused"] and time.monotonic() - started < 1.0
 
 
 def test_switch_to_mlflow_serving_in_its_own_environment(served: Served) -> None:
