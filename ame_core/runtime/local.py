@@ -358,6 +358,23 @@ class LocalBackend(Backend):
     def undeploy(self, model: str, context: RunContext) -> None:
         self._serving().undeploy(model)
 
+    def start_canary(
+        self, model: str, version: str, context: RunContext, deployment: Any, percent: float
+    ) -> Endpoint:
+        serving = self._serving()
+        return serving.start_canary(model, version, context.tracking_uri, deployment, percent)
+
+    def canary_figures(self, model: str, context: RunContext) -> dict[str, Any] | None:
+        return self._serving().canary_figures(model)
+
+    def promote_canary(self, model: str, context: RunContext, deployment: Any) -> Endpoint:
+        return self._serving().promote_canary(model)
+
+    def abort_canary(
+        self, model: str, context: RunContext, deployment: Any, previous: str
+    ) -> Endpoint | None:
+        return self._serving().abort_canary(model)
+
     def endpoint(self, model: str, context: RunContext) -> Endpoint | None:
         return self._serving().endpoint(model)
 

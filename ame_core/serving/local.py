@@ -222,11 +222,17 @@ class LocalServing:
         server = pending.get("server")
         old = state.get("server")
         state.pop("pending")
-        if (
+        ready = (
             server
             and process_alive(server)
             and http_get(f"http://{HOST}:{server['port']}{_health(server)}")[0] == 200
-        ):
+        )
+        if ready and pending.get("canary") is not None:
+            # A canary's start: it takes its share beside the served version, as its
+            # deployer would have done; the deploy flow's resumed driver watches its gate.
+            state["canary"] = {"server": server, "percent": pending["canary"], "since": time.time()}
+            _write_atomic(self.state_path(model), state)
+        elif ready:
             # Ready: do what the deployer would have done next.
             state.update({"server": server, "version": server["version"]})
             state["deployed_at"] = time.time()
@@ -294,20 +300,8 @@ class LocalServing:
                 and http_get(f"{state['url']}{_health(current)}")[0] == 200
             ):
                 return self._endpoint(model, state)
-            # Resources, files, checks and environment before anything starts: a refusal
-            # changes nothing, and the cheapest refusals come first.
-            gpus = admission.admit(
-                f"{model} v{version}",
-                getattr(deployment, "resources", None),
-                workers,
-                self.project_dir,
-                self._gpus_in_use(model),
-            )
-            prepared = self._prepare(model, version, tracking_uri, runtime)
-            prepared["gpus"] = gpus
-
-            fresh_proxy = not process_alive(proxy)
-            if fresh_proxy:
+            prepared = self._admit(model, version, tracking_uri, deployment, runtime, workers)
+            if not process_alive(proxy):
                 stop_process(proxy)
                 proxy = self._start_proxy(model)
                 state = {"model": model, "url": proxy["url"], "proxy": proxy, "server": None}
@@ -316,33 +310,12 @@ class LocalServing:
                 else:
                     stop_process(current)
                     current = None
-            me = os.getpid()
-            pending: dict[str, Any] = {
-                "version": version,
-                "since": time.time(),
-                "deployer": {"pid": me, "start": procs.start_time(me)},
-            }
-            state.update({"pending": pending, "tracking_uri": tracking_uri})
-            _write_atomic(self.state_path(model), state)
-
-            def spawned(info: dict[str, Any]) -> None:
-                # Recorded before the wait: if this process dies now, the next look finds it.
-                pending["server"] = info
-                _write_atomic(self.state_path(model), state)
-
-            try:
-                server = self._start_server(
-                    model, version, tracking_uri, workers, timeout, prepared, spawned
-                )
-            except BaseException:
-                state.pop("pending", None)
-                if state.get("server") is None:
-                    self._remove(model, state)
-                else:
-                    _write_atomic(self.state_path(model), state)
-                raise
-
+            server = self._start_version(
+                model, version, tracking_uri, workers, timeout, prepared, state
+            )
             state.pop("pending", None)
+            # A canary being watched ends with a replace: this version takes every request.
+            canary = (state.pop("canary", None) or {}).get("server")
             state.update({"server": server, "version": version, "deployed_at": time.time()})
             _write_atomic(self.state_path(model), state)
             # The proxy reads the state file on every request: from here on, new requests go to
@@ -350,6 +323,8 @@ class LocalServing:
             if current and current.get("pid") != server.get("pid"):
                 time.sleep(0.2)
                 stop_process(current)
+            if canary and canary.get("pid") != server.get("pid"):
+                stop_process(canary)
             self._stop_strays(model, state)
             status, body = http_get(f"{state['url']}{_health(server)}", timeout=10.0)
             if status != 200:
@@ -357,6 +332,151 @@ class LocalServing:
                     f"{model} v{version} is healthy on port {server['port']} but its URL "
                     f"{state['url']} does not answer {_health(server)} ({status or body})"
                 )
+            return self._endpoint(model, state)
+
+    def _admit(
+        self,
+        model: str,
+        version: str,
+        tracking_uri: str,
+        deployment: Any,
+        runtime: Any,
+        workers: int,
+    ) -> dict[str, Any]:
+        """Resources, files, checks and environment before anything starts: a refusal changes
+        nothing, and the cheapest refusals come first."""
+        gpus = admission.admit(
+            f"{model} v{version}",
+            getattr(deployment, "resources", None),
+            workers,
+            self.project_dir,
+            self._gpus_in_use(model),
+        )
+        prepared = self._prepare(model, version, tracking_uri, runtime)
+        prepared["gpus"] = gpus
+        return prepared
+
+    def _start_version(
+        self,
+        model: str,
+        version: str,
+        tracking_uri: str,
+        workers: int,
+        timeout: float,
+        prepared: dict[str, Any],
+        state: dict[str, Any],
+        canary: float | None = None,
+    ) -> dict[str, Any]:
+        """Start a server for `version` beside whatever serves, recorded as pending (with the
+        canary share it is for, if any) before the wait, so a look after this process died
+        finishes or rolls back the start. The server's info once it is ready."""
+        me = os.getpid()
+        pending: dict[str, Any] = {
+            "version": version,
+            "since": time.time(),
+            "deployer": {"pid": me, "start": procs.start_time(me)},
+        }
+        if canary is not None:
+            pending["canary"] = canary
+        state.update({"pending": pending, "tracking_uri": tracking_uri})
+        _write_atomic(self.state_path(model), state)
+
+        def spawned(info: dict[str, Any]) -> None:
+            # Recorded before the wait: if this process dies now, the next look finds it.
+            pending["server"] = info
+            _write_atomic(self.state_path(model), state)
+
+        try:
+            return self._start_server(
+                model, version, tracking_uri, workers, timeout, prepared, spawned
+            )
+        except BaseException:
+            state.pop("pending", None)
+            if state.get("server") is None:
+                self._remove(model, state)
+            else:
+                _write_atomic(self.state_path(model), state)
+            raise
+
+    # --- canary rollouts (the proxy splits requests by the state's `canary`) ---------------
+
+    def start_canary(
+        self,
+        model: str,
+        version: str,
+        tracking_uri: str,
+        deployment: Any,
+        percent: float,
+        timeout: float = READY_TIMEOUT,
+    ) -> Endpoint:
+        """Serve `version` beside the served one for `percent` of the requests."""
+        serving = getattr(deployment, "serving", None) or "mlflow"
+        if serving not in SUPPORTED_SERVING:
+            raise BackendError(f"serving {serving!r} runs on a cluster only")
+        runtime = RUNTIMES[serving]
+        workers = max(1, int(getattr(deployment, "replicas", 1) or 1))
+        version = str(version)
+        with self._lock(model):
+            state = self._settle(model, self.read_state(model)) or {}
+            current, proxy = state.get("server"), state.get("proxy")
+            if not (current and process_alive(current) and process_alive(proxy)):
+                raise BackendError(
+                    f"{model}: a canary needs a served version to split requests with; "
+                    f"deploy one first (ame model deploy {model})"
+                )
+            existing = (state.get("canary") or {}).get("server")
+            if existing and existing.get("version") == version and process_alive(existing):
+                return self._endpoint(model, state)  # started before (a resumed flow)
+            prepared = self._admit(model, version, tracking_uri, deployment, runtime, workers)
+            if existing:
+                state.pop("canary", None)
+                _write_atomic(self.state_path(model), state)
+                stop_process(existing)
+            server = self._start_version(
+                model, version, tracking_uri, workers, timeout, prepared, state, canary=percent
+            )
+            state.pop("pending", None)
+            state["canary"] = {"server": server, "percent": percent, "since": time.time()}
+            _write_atomic(self.state_path(model), state)
+            return self._endpoint(model, state)
+
+    def canary_figures(self, model: str) -> dict[str, Any]:
+        """What the canary's server answered through the proxy since it started."""
+        from ame_core.serving.proxy import read_traffic
+
+        state = self.read_state(model) or {}
+        server = (state.get("canary") or {}).get("server")
+        if not server:
+            raise BackendError(f"{model} has no canary running")
+        return read_traffic(self.state_path(model)).get(str(server.get("pid"))) or {}
+
+    def promote_canary(self, model: str) -> Endpoint:
+        """The canary takes all requests; the version it was split with stops."""
+        with self._lock(model):
+            state = self.read_state(model) or {}
+            canary = state.pop("canary", None)
+            if not canary:
+                raise BackendError(f"{model} has no canary to promote")
+            old, server = state.get("server"), canary["server"]
+            state.update({"server": server, "version": server["version"]})
+            state["deployed_at"] = time.time()
+            _write_atomic(self.state_path(model), state)
+            if old and old.get("pid") != server.get("pid"):
+                time.sleep(0.2)  # requests already sent to it finish (SIGTERM is graceful)
+                stop_process(old)
+            return self._endpoint(model, state)
+
+    def abort_canary(self, model: str) -> Endpoint | None:
+        """The canary stops; the served version takes all requests again."""
+        with self._lock(model):
+            state = self.read_state(model)
+            if state is None:
+                return None
+            canary = state.pop("canary", None)
+            _write_atomic(self.state_path(model), state)
+            if canary:
+                time.sleep(0.2)
+                stop_process(canary.get("server"))
             return self._endpoint(model, state)
 
     def _start_proxy(self, model: str) -> dict[str, Any]:
@@ -579,6 +699,17 @@ class LocalServing:
                 detail = f"{path} answered {code}" if code else f"{path}: {body}"
             elif pending:
                 detail = f"starting v{pending.get('version')} beside v{version}"
+        canary = state.get("canary") or {}
+        if canary.get("server") and status == EndpointStatus.READY:
+            served = canary["server"]
+            extra["canary"] = {
+                "version": served.get("version"),
+                "percent": canary.get("percent"),
+                "pid": served.get("pid"),
+            }
+            detail = f"canary v{served.get('version')} takes {canary.get('percent'):g}%"
+            if not process_alive(served):
+                detail += " (its server has exited: its requests fail)"
         # Locally a model is one server process; `replicas` become its worker processes.
         workers = int(server.get("workers") or 1)
         ready = workers if status == EndpointStatus.READY else 0

@@ -123,7 +123,10 @@ class Traffic:
                 {"version": target.version, "requests": 0, "errors": 0, "latency_ms": []},
             )
             entry["requests"] += 1
-            entry["errors"] += 1 if status >= 500 else 0
+            # A failure is any answer >= 400: MLflow's scoring server answers 400 when the model
+            # itself raises, so a canary that breaks on every input shows here.
+            entry["errors"] += 1 if status >= 400 else 0
+            entry["server_errors"] = entry.get("server_errors", 0) + (1 if status >= 500 else 0)
             samples = entry["latency_ms"]
             samples.append(round(seconds * 1000, 2))
             if len(samples) > LATENCY_SAMPLES:
@@ -149,6 +152,13 @@ class Traffic:
         while True:
             time.sleep(1.0)
             self.flush()
+
+
+HEALTH_PATHS = ("/ping", "/health", "/v2/health/")
+
+
+def _is_health(path: str) -> bool:
+    return path.split("?", 1)[0].startswith(HEALTH_PATHS)
 
 
 def traffic_path(state_path: Path) -> Path:
@@ -216,7 +226,8 @@ class Handler(BaseHTTPRequestHandler):
                 self._failed(target, started, error)
                 return
             conn.close()
-            self.server.traffic.record(target, response.status, time.monotonic() - started)
+            if not _is_health(self.path):  # a probe is not traffic: it would skew the gate
+                self.server.traffic.record(target, response.status, time.monotonic() - started)
             self.send_response(response.status, response.reason)
             for key, value in response.getheaders():
                 lower = key.lower()

@@ -381,7 +381,8 @@ class Gate(AmeModel):
     AME_KIND: ClassVar[str] = "gate"
     max_error_rate: Percent | None = Field(
         default=None,
-        description="Highest share of failed requests (5xx, timeouts), e.g. `1%`; default 1%.",
+        description="Highest share of failed requests (answers >= 400, timeouts), e.g. `1%`; "
+        "default 1%.",
     )
     max_latency_p95: Duration | None = Field(
         default=None, description="Highest 95th-percentile latency, e.g. `250ms`."
