@@ -663,3 +663,41 @@ def test_triton_model_repository_flavor_and_canary_modes() -> None:
     percent, warnings = isvc.canary_decision(10, None, first=False, fallback=None)
     assert percent == 10 and "cannot tell KServe's deployment mode" in warnings[0]
     assert isvc.mode_from_config({"data": {"deploy": '{"defaultDeploymentMode": "Serverless"}'}})
+
+
+def test_a_kserve_canary_is_promoted_or_rolled_back_by_applying_again(
+    cluster: Kubelet, mlflow_server: str, tmp_path: Path, monkeypatch, crd_validator
+) -> None:
+    from dataclasses import replace
+
+    monkeypatch.setenv(ARTIFACTS_DESTINATION_ENV, BUCKET)
+    first, second, third = (_log_sklearn(mlflow_server, "flowed") for _ in range(3))
+    backend = KubernetesBackend(tmp_path)
+    context = _context(tmp_path, mlflow_server)
+    canary = Deployment(
+        serving="kserve", image=CUSTOM_IMAGE, rollout=Rollout(strategy="canary", canary="25%")
+    )
+    name = "ame-model-flowed"
+    backend.deploy("flowed", first, context, canary.model_copy(update={"rollout": None}))
+    _isvc_status(cluster, name, _ready("http://f", mode="Serverless"))
+
+    def served() -> tuple[str, Any]:
+        [obj] = _isvcs(cluster)
+        validate(crd_validator, obj)
+        version = obj["metadata"]["annotations"]["ame.dev/model-version"]
+        return version, obj["spec"]["predictor"].get("canaryTrafficPercent")
+
+    backend.start_canary("flowed", second, context, canary, 25)
+    assert served() == (second, 25)
+    backend.promote_canary("flowed", replace(context, model_version=second), canary)
+    assert served() == (second, 100)  # the new revision takes all traffic
+
+    backend.start_canary("flowed", third, context, canary, 25)
+    assert served() == (third, 25)
+    backend.abort_canary("flowed", replace(context, model_version=third), canary, second)
+    assert served() == (second, 100)  # the version served before, all traffic
+
+    # `serving: mlflow` has no canary on a cluster yet: refused in one line.
+    with pytest.raises(BackendError) as info:
+        backend.start_canary("plain", first, context, Deployment(), 25)
+    assert "a canary of `serving: mlflow` on a cluster is not built yet" in str(info.value)

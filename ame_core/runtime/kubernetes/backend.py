@@ -1016,16 +1016,16 @@ class KubernetesBackend(Backend):
         return self._deploy_isvc(model, version, context, deployment)
 
     def promote_canary(self, model: str, context: RunContext, deployment: Any) -> Endpoint:
-        # Applied again without canaryTrafficPercent: the new revision takes all traffic.
+        # Applied again with canaryTrafficPercent 100: the new revision takes all traffic.
         version = str(context.model_version)
         whole = deployment.model_copy(update={"rollout": None})
-        return self._deploy_isvc(model, version, context, whole)
+        return self._deploy_isvc(model, version, context, whole, traffic=100)
 
     def abort_canary(
         self, model: str, context: RunContext, deployment: Any, previous: str
     ) -> Endpoint | None:
         whole = deployment.model_copy(update={"rollout": None})
-        return self._deploy_isvc(model, previous, context, whole)
+        return self._deploy_isvc(model, previous, context, whole, traffic=100)
 
     def undeploy(self, model: str, context: RunContext) -> None:
         name = n.model_name(model)
@@ -1061,10 +1061,16 @@ class KubernetesBackend(Backend):
         return client.CustomObjectsApi(self.kube.api_client)
 
     def _render_isvc(
-        self, model: str, version: str, context: RunContext, deployment: Any
+        self,
+        model: str,
+        version: str,
+        context: RunContext,
+        deployment: Any,
+        traffic: int | None = None,
     ) -> tuple[dict[str, Any], list[str]]:
         """The InferenceService of a version, after every check that needs the registry and
-        the cluster; nothing is applied here."""
+        the cluster; nothing is applied here. `traffic`: canaryTrafficPercent as given (100
+        ends a canary: a field left out would be kept by a merge)."""
         import os
 
         from ame_core.runtime.kubernetes import inference_service as isvc
@@ -1086,17 +1092,24 @@ class KubernetesBackend(Backend):
                 percent, mode, first, os.environ.get(isvc.CANARY_FALLBACK_ENV)
             )
             warnings += more
+        if traffic is not None:
+            canary = traffic
         spec = render.isvc_spec(
             context.project, model, version, deployment, self.namespace, plan, uri, canary
         )
         return isvc.inference_service(spec), warnings
 
     def _deploy_isvc(
-        self, model: str, version: str, context: RunContext, deployment: Any
+        self,
+        model: str,
+        version: str,
+        context: RunContext,
+        deployment: Any,
+        traffic: int | None = None,
     ) -> Endpoint:
         import sys
 
-        obj, warnings = self._render_isvc(model, version, context, deployment)
+        obj, warnings = self._render_isvc(model, version, context, deployment, traffic)
         for line in warnings:
             print(f"ame: warning: {line}", file=sys.stderr)
         self._apply_isvc(obj)
