@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from k8s_harness import NAMESPACE, Kubelet, load_example
+from k8s_harness import CLUSTER_MLFLOW, NAMESPACE, Kubelet, load_example
 
 from ame_core.runtime.backend import EndpointStatus, RunContext, RunStatus
 from ame_core.runtime.kubernetes.backend import KubernetesBackend
@@ -488,3 +488,59 @@ def test_mlflow_unreachable_when_the_run_ends_is_told_later(
     # ...and the next look from a process that reaches MLflow ends the MLflow run.
     assert KubernetesBackend(context.project_dir).get_run(record.id).status is (RunStatus.SUCCEEDED)
     assert mlflow_run(context.tracking_uri, record.mlflow_run_id).info.status == "FINISHED"
+
+
+def test_a_canary_of_mlflow_serving_is_a_second_deployment_under_the_service(
+    cluster: Kubelet, tmp_path: Path
+) -> None:
+    import kubernetes_validate
+
+    from ame_core.spec.models import Deployment
+
+    backend = KubernetesBackend(tmp_path)
+    context = RunContext(project_dir=tmp_path, project="quickstart", tracking_uri=CLUSTER_MLFLOW)
+    served = Deployment(replicas=3)
+    backend.deploy("logreg", "1", context, served)
+
+    def deployments() -> dict[str, dict]:
+        found = cluster.apps.list_namespaced_deployment(NAMESPACE, _preload_content=False)
+        return {d["metadata"]["name"]: d for d in json.loads(found.data)["items"]}
+
+    endpoint = backend.start_canary("logreg", "2", context, served, 20)
+    found = deployments()
+    assert set(found) == {"ame-model-logreg", "ame-model-logreg-canary"}
+    canary = found["ame-model-logreg-canary"]
+    for obj in found.values():
+        kubernetes_validate.validate(obj, kubernetes_validate.latest_version(), strict=True)
+    # 3 stable pods: one canary pod takes about a quarter of the requests (said, approximate).
+    assert canary["spec"]["replicas"] == 1
+    assert endpoint.extra["canary"] == {
+        "version": "2", "percent": 20, "pods": 1, "approximate_percent": 25.0
+    }  # fmt: skip
+    labels = canary["spec"]["template"]["metadata"]["labels"]
+    service = json.loads(
+        cluster.core.read_namespaced_service(
+            "ame-model-logreg", NAMESPACE, _preload_content=False
+        ).data
+    )
+    assert all(labels.get(k) == v for k, v in service["spec"]["selector"].items())
+    assert canary["spec"]["selector"]["matchLabels"]["ame.dev/track"] == "canary"
+    assert "models:/logreg/2" in canary["spec"]["template"]["spec"]["containers"][0]["command"][-1]
+    assert [e.version for e in backend.list_endpoints(context)] == ["1"]  # one endpoint
+
+    from dataclasses import replace
+
+    backend.promote_canary("logreg", replace(context, model_version="2"), served)
+    found = deployments()
+    assert set(found) == {"ame-model-logreg"}
+    assert found["ame-model-logreg"]["metadata"]["annotations"]["ame.dev/model-version"] == "2"
+
+    backend.start_canary("logreg", "3", context, served, 20)
+    backend.abort_canary("logreg", replace(context, model_version="3"), served, "2")
+    found = deployments()
+    assert set(found) == {"ame-model-logreg"}
+    assert found["ame-model-logreg"]["metadata"]["annotations"]["ame.dev/model-version"] == "2"
+
+    backend.start_canary("logreg", "3", context, served, 20)
+    backend.undeploy("logreg", context)
+    assert deployments() == {}

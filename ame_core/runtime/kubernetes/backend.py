@@ -998,6 +998,7 @@ class KubernetesBackend(Backend):
         if not any(obj["kind"] == "Ingress" for obj in objects):
             self.delete("Ingress", n.model_name(model))
         self._delete_isvc(n.model_name(model))  # served by KServe before: switched back
+        self.delete("Deployment", f"{n.model_name(model)}-{m.CANARY_TRACK}")  # a replace ends one
         endpoint = self.endpoint(model, context)
         assert endpoint is not None
         return endpoint
@@ -1007,28 +1008,55 @@ class KubernetesBackend(Backend):
     def start_canary(
         self, model: str, version: str, context: RunContext, deployment: Any, percent: float
     ) -> Endpoint:
-        if render.serving_kind(deployment) not in render.KSERVE_SERVING:
+        if render.serving_kind(deployment) in render.KSERVE_SERVING:
+            return self._deploy_isvc(model, version, context, deployment)
+        # `serving: mlflow`: a second Deployment under the model's Service, its share by the
+        # ratio of pods (approximate: the Service spreads requests over ready pods).
+        if self._read("Deployment", n.model_name(model)) is None:
             raise BackendError(
-                "a canary of `serving: mlflow` on a cluster is not built yet: use "
-                "`serving: kserve` (KServe's canaryTrafficPercent) or `rollout: {strategy: "
-                "replace}`"
+                f"{model}: a canary needs a served version to split requests with; deploy one "
+                f"first (ame model deploy {model})"
             )
-        return self._deploy_isvc(model, version, context, deployment)
+        uri = render.cluster_tracking_uri(context, self.settings, strict=True)
+        spec = render.serving_spec(
+            context.project, model, version, deployment, self.settings, self.namespace, uri
+        )
+        canary = m.canary_deployment(spec, percent)
+        self.apply(canary)
+        stable = int(spec.replicas)
+        share = 100.0 * canary["spec"]["replicas"] / (stable + canary["spec"]["replicas"])
+        endpoint = self.endpoint(model, context)
+        assert endpoint is not None
+        endpoint.extra["canary"] = {
+            "version": str(version),
+            "percent": percent,
+            "pods": canary["spec"]["replicas"],
+            "approximate_percent": round(share, 1),
+        }
+        return endpoint
 
     def promote_canary(self, model: str, context: RunContext, deployment: Any) -> Endpoint:
-        # Applied again with canaryTrafficPercent 100: the new revision takes all traffic.
         version = str(context.model_version)
         whole = deployment.model_copy(update={"rollout": None})
-        return self._deploy_isvc(model, version, context, whole, traffic=100)
+        if render.serving_kind(deployment) in render.KSERVE_SERVING:
+            # Applied again with canaryTrafficPercent 100: the new revision takes all traffic.
+            return self._deploy_isvc(model, version, context, whole, traffic=100)
+        # The stable Deployment rolls to the version (no gap: maxUnavailable 0); the canary's
+        # pods go at once (its old-version pods serve until the new ones are ready).
+        return self.deploy(model, version, context, whole)
 
     def abort_canary(
         self, model: str, context: RunContext, deployment: Any, previous: str
     ) -> Endpoint | None:
         whole = deployment.model_copy(update={"rollout": None})
-        return self._deploy_isvc(model, previous, context, whole, traffic=100)
+        if render.serving_kind(deployment) in render.KSERVE_SERVING:
+            return self._deploy_isvc(model, previous, context, whole, traffic=100)
+        self.delete("Deployment", f"{n.model_name(model)}-{m.CANARY_TRACK}")
+        return self.endpoint(model, context)
 
     def undeploy(self, model: str, context: RunContext) -> None:
         name = n.model_name(model)
+        self.delete("Deployment", f"{name}-{m.CANARY_TRACK}")
         for kind in ("Ingress", "Service", "Deployment"):
             self.delete(kind, name)
         self._delete_isvc(name)
@@ -1048,6 +1076,8 @@ class KubernetesBackend(Backend):
         }
         out = []
         for deployment in self._list("Deployment", labels):
+            if (deployment["metadata"].get("labels") or {}).get(n.LABEL_TRACK):
+                continue  # a canary: part of its model's endpoint
             ingress = self._read("Ingress", deployment["metadata"]["name"])
             out.append(self._endpoint(deployment, ingress))
         out.extend(self._isvc_endpoint(obj) for obj in self._list_isvc(labels))

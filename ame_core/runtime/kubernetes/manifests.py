@@ -577,6 +577,29 @@ def deployment(spec: ServingSpec) -> dict[str, Any]:
     }
 
 
+CANARY_TRACK = "canary"
+
+
+def canary_replicas(stable: int, percent: float) -> int:
+    """Pods of a canary beside `stable` pods so that it takes about `percent` of requests
+    (a Service spreads them evenly over ready pods): at least one."""
+    return max(1, round(stable * percent / (100.0 - percent)))
+
+
+def canary_deployment(spec: ServingSpec, percent: float) -> dict[str, Any]:
+    """The canary of `spec.version` beside the stable Deployment, under the same Service (its
+    pods carry the Service's labels); `ame.dev/track: canary` keeps the two apart."""
+    obj = deployment(spec)
+    name = f"{obj['metadata']['name']}-{CANARY_TRACK}"
+    obj["metadata"]["name"] = name
+    obj["metadata"]["labels"] = {**obj["metadata"]["labels"], n.LABEL_TRACK: CANARY_TRACK}
+    obj["metadata"]["annotations"][n.ANN_CANARY_PERCENT] = f"{percent:g}"
+    obj["spec"]["replicas"] = canary_replicas(int(spec.replicas), percent)
+    obj["spec"]["selector"]["matchLabels"][n.LABEL_TRACK] = CANARY_TRACK
+    obj["spec"]["template"]["metadata"]["labels"][n.LABEL_TRACK] = CANARY_TRACK
+    return obj
+
+
 def service(spec: ServingSpec) -> dict[str, Any]:
     name = n.model_name(spec.model)
     labels = serving_labels(spec)

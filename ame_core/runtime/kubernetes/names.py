@@ -18,6 +18,7 @@ LABEL_PARENT = "ame.dev/parent-run-id"
 LABEL_KIND = "ame.dev/kind"
 LABEL_MODEL = "ame.dev/model"
 LABEL_MODEL_VERSION = "ame.dev/model-version"
+LABEL_TRACK = "ame.dev/track"  # a canary's pods: `canary`
 LABEL_RECORD = "ame.dev/record"
 LABEL_SCHEDULE = "ame.dev/schedule"
 LABEL_SECRET_KEY = "ame.dev/secret-key"
@@ -39,6 +40,7 @@ ANN_SECRET_KEY = "ame.dev/secret-key"
 ANN_FLOW_KIND = "ame.dev/flow-kind"
 ANN_CANCEL = "ame.dev/cancel-requested"
 ANN_DECISION = "ame.dev/decision-requested"  # a canary ended early: promote | rollback
+ANN_CANARY_PERCENT = "ame.dev/canary-percent"
 ANN_AME_VERSION = "ame.dev/ame-version"
 
 # Job names also name their pods (plus a 5-character suffix) and CronJob names are limited
