@@ -697,7 +697,10 @@ def test_a_kserve_canary_is_promoted_or_rolled_back_by_applying_again(
     backend.abort_canary("flowed", replace(context, model_version=third), canary, second)
     assert served() == (second, 100)  # the version served before, all traffic
 
-    # `serving: mlflow` has no canary on a cluster yet: refused in one line.
+    # A canary with nothing served to split with: refused in one line, nothing applied.
     with pytest.raises(BackendError) as info:
         backend.start_canary("plain", first, context, Deployment(), 25)
-    assert "a canary of `serving: mlflow` on a cluster is not built yet" in str(info.value)
+    assert str(info.value) == (
+        "plain: a canary needs a served version to split requests with; deploy one first "
+        "(ame model deploy plain)"
+    )
