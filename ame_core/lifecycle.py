@@ -451,13 +451,15 @@ class Lifecycle:
         metrics: dict[str, float],
         served_before: str | None,
         flow_id: str | None,
+        event_kind: str = "deploy",
     ) -> Endpoint | None:
         """Promote the canary (it takes all requests) or roll it back (the version served
-        before takes them again); either way recorded in the history with its figures."""
+        before takes them again); either way recorded in the history with its figures, as
+        `event_kind` ("promote" or "rollback" when a user ended it early)."""
         context = self.context("deployment", model_name, version)
         event = DeploymentEvent(
             model_name,
-            "deploy",
+            event_kind,
             str(version),
             from_version=served_before,
             strategy="canary",

@@ -48,6 +48,8 @@ def run(
     plan = CanaryPlan.from_json(state["plan"])
     verdict = _watch(engine, step, plan, state, deployment, version)
     promoted = verdict.decision == PROMOTE
+    # Ended early by a user: recorded as their promote or roll-back; else the deploy's outcome.
+    asked = engine.store.decision(engine.record.id)
     endpoint = lifecycle.end_canary(
         name,
         version,
@@ -57,6 +59,7 @@ def run(
         metrics=_metrics(step),
         served_before=served_before,
         flow_id=engine.record.id,
+        event_kind=asked or "deploy",
     )
     if not promoted:
         raise StepFailed(f"canary {name} v{version} rolled back: {verdict.reason}")

@@ -216,3 +216,27 @@ def test_a_canary_that_fails_requests_is_rolled_back(canary: Canary) -> None:
         "rolled back",
     )
     assert event["reason"].startswith("error rate 100.00% > 5%")
+
+
+def test_ame_model_promote_ends_a_canary_early(canary: Canary) -> None:
+    started = canary.ame("model", "deploy", MODEL, "--version", "1", "--force", "--detach")
+    assert started.returncode == 0, started.stderr
+    wait_for(
+        lambda: (canary.status()["endpoint"]["extra"] or {}).get("canary"),
+        "the canary of v1 to be served",
+        300,
+    )
+    done = canary.ame("model", "promote", MODEL, "--quiet")
+    assert done.returncode == 0, done.stderr
+    assert "the canary is asked to promote" in done.stderr
+    status = canary.status()
+    assert status["deployed"] == "1" and status["endpoint"]["version"] == "1"
+    event = canary.history()[0]
+    assert (event["event"], event["from_version"], event["to_version"]) == ("promote", "2", "1")
+    assert event["reason"] == "promoted on request (ame model promote)"
+    # Nothing running to promote now: one line.
+    again = canary.ame("model", "promote", MODEL)
+    assert again.returncode == 2
+    assert again.stderr.strip() == (
+        "ame: scorer has no canary running (a deploy with `rollout: {strategy: canary}` starts one)"
+    )
