@@ -44,6 +44,9 @@ def main() -> None:
             signature=infer_signature(X_test, predicted),
             input_example=X_test[:5],
             pip_requirements=PIP_REQUIREMENTS,
+            # MLflow 3 saves scikit-learn models with skops, which refuses a forest's tree
+            # type unless it is named as trusted (we made this file ourselves).
+            skops_trusted_types=["sklearn.tree._tree.Tree"],
         )
     print(
         f"trained {model_name} v{info.registered_model_version}: "
