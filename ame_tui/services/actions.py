@@ -114,11 +114,6 @@ def start_rollback(ctx: AppContext, info: ProjectInfo, model: str) -> FlowRecord
     )
 
 
-def history(ctx: AppContext, info: ProjectInfo, model: str) -> list[Any]:
-    """The model's deployment history, newest first."""
-    return lifecycle(ctx, info).history(model)
-
-
 def check_deployable(ctx: AppContext, info: ProjectInfo, model: str, version: str) -> None:
     """Ask before starting a deploy flow that its `check` step would refuse."""
     from ame_core.lifecycle import LifecycleError
