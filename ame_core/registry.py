@@ -274,7 +274,7 @@ class Registry:
                     raise
                 if not self.model_exists(model):
                     raise RegistryError(self._no_model(model)) from exc
-                known = sorted(self._aliases(model).values())
+                known = [f"{a} → v{v}" for a, v in sorted(self._aliases(model).items())]
                 hint = f" (aliases: {', '.join(known)})" if known else " (it has no aliases)"
                 raise RegistryError(f"{model} has no alias {alias!r}{hint}") from exc
         if version is not None:

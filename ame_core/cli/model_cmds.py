@@ -141,8 +141,8 @@ def _guard(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namesp
         os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
         try:
             return fn(args)
-        except UsageError:
-            raise
+        except (UsageError, BrokenPipeError):
+            raise  # main() tells them
         except KeyboardInterrupt:
             _err("interrupted; runs already started go on (see `ame runs`)")
             return 130

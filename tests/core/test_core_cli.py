@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -198,3 +199,26 @@ def test_pre_commit_hook_is_declared():
     hooks = yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())
     (hook,) = [h for h in hooks if h["id"] == "ame-lint"]
     assert hook["entry"].startswith("ame lint")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("schema",), ("model", "list", "--json")],
+    ids=["plain-command", "model-command"],
+)
+def test_a_reader_that_goes_away_is_not_an_error(tmp_path: Path, args) -> None:
+    """`ame … | head -1`: the pipe closes before ame writes; ame exits 0 and says nothing."""
+    shutil.copytree(REPO / "examples" / "quickstart", tmp_path / "qs")
+    env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ame_core", "--project", str(tmp_path / "qs"), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()  # the reader is gone before the first line
+    err = process.stderr.read().decode()
+    assert process.wait(timeout=120) == 0, err
+    assert "BrokenPipe" not in err and "Traceback" not in err and "unexpected" not in err

@@ -86,6 +86,11 @@ def test_one_line_registry_errors(project: Project, registered) -> None:
         registry.version(MODEL, "9")
     with pytest.raises(RegistryError, match="has no alias 'canary'"):
         registry.resolve(MODEL, alias="canary")
+    # The aliases it has are named, with their versions (not the versions alone).
+    registry.set_deployed(MODEL, "2", alias="champion")
+    with pytest.raises(RegistryError, match=r"has no alias 'canary' \(aliases: .*champion → v2"):
+        registry.resolve(MODEL, alias="canary")
+    registry.clear_deployed(MODEL, alias="champion")
     with pytest.raises(RegistryError, match="has no registered versions yet"):
         registry.resolve("no_such_model")
     with pytest.raises(RegistryError, match="not both"):
