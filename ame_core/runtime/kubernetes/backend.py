@@ -252,23 +252,17 @@ class KubernetesBackend(Backend):
         from ame_core.flows.records import FLOW_STEPS
 
         data = plan.record
+        params, origin = plans.pipeline_flow(
+            plan, context, mlflow_run_id, allow_dirty, self.namespace, self.kube_context
+        )
         flow = control.start(
             self.flow_store(),
             "pipeline",
             context.project,
             self.name,
             task=plan.task,
-            params={
-                "run_id": plan.run_id,
-                "code_mlflow_run": mlflow_run_id,
-                "allow_dirty": allow_dirty,
-            },
-            origin={
-                "project_dir": str(context.project_dir),
-                "tracking_uri": plans.redact(context.tracking_uri),
-                "context": self.kube_context,
-                "namespace": self.namespace,
-            },
+            params=params,
+            origin=origin,
             steps=FLOW_STEPS["pipeline"],
         )
         data["flow_id"] = flow.id

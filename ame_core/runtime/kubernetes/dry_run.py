@@ -118,22 +118,15 @@ def _pipeline_driver(
 
     backend = KubernetesBackend(Path(context.project_dir), settings=settings)
     store = KubernetesFlowStore(backend, context.project, namespace=namespace)
+    params, origin = plans.pipeline_flow(plan, context, m.PLACEHOLDER_RUN, allow_dirty, namespace)
     record = FlowRecord.new(
         new_flow_id(),
         "pipeline",
         context.project,
         backend.name,
         task=plan.task,
-        params={
-            "run_id": plan.run_id,
-            "code_mlflow_run": m.PLACEHOLDER_RUN,
-            "allow_dirty": allow_dirty,
-        },
-        origin={
-            "project_dir": str(context.project_dir),
-            "tracking_uri": plans.redact(context.tracking_uri),
-            "namespace": namespace,
-        },
+        params=params,
+        origin=origin,
         steps=FLOW_STEPS["pipeline"],
     )
     return store.record_object(record), store.driver_job(record, dry_run=True)

@@ -46,6 +46,25 @@ def redact(uri: str | None) -> str | None:
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
+def pipeline_flow(
+    plan: Any,
+    context: Any,
+    code_mlflow_run: str,
+    allow_dirty: bool,
+    namespace: str,
+    kube_context: str | None = None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(params, origin) of a pipeline's flow: what its submit records and its dry run shows."""
+    params = {"run_id": plan.run_id, "code_mlflow_run": code_mlflow_run, "allow_dirty": allow_dirty}
+    origin = {
+        "project_dir": str(context.project_dir),
+        "tracking_uri": redact(context.tracking_uri),
+        "context": kube_context,
+        "namespace": namespace,
+    }
+    return params, origin
+
+
 def record_data(
     run: m.TaskRun, context: RunContext, cluster_uri: str, kind: str | None = None
 ) -> dict[str, Any]:
