@@ -22,7 +22,7 @@ _TAGS = {
     "deprecated": types.DiagnosticTag.Deprecated,
     "unnecessary": types.DiagnosticTag.Unnecessary,
 }
-_DOCS = "https://github.com/ame/ame-console/blob/main/FORMAT.md"
+_DOCS = "https://github.com/ame/ame-console/blob/main/docs/format.md"
 
 
 def to_lsp(server: AmeLanguageServer, lines: list[str], diagnostic: Diagnostic) -> types.Diagnostic:
