@@ -45,6 +45,7 @@ class DeploymentsView(PolledView):
         self.endpoints: list[Any] = []
         self.loaded = False
         self.error = ""
+        self.smoked: tuple[str, str] | None = None  # (model, version) the smoke line is about
         self.start_polling()
         self._show()
 
@@ -96,10 +97,27 @@ class DeploymentsView(PolledView):
         if self.error:
             text.append(f" │ backend: {self.error}", style="red")
         self.query_one("#deploy-summary", Static).update(text)
+        served = {(e.model, str(e.version)) for e in self.endpoints}
+        if self.smoked is not None and self.smoked not in served:
+            # the version it answered for is no longer served: its answer is history
+            self.smoked = None
+            self.query_one("#smoke-result", Static).update("")
+        self.refresh_bindings()  # s and u are offered only with a served model selected
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("smoke", "undeploy") and self._selected() is None:
+            return False
+        return super().check_action(action, parameters)
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self.refresh_bindings()
 
     def _selected(self) -> Any:
-        model = selected_key(self.query_one(DataTable))
-        return next((e for e in self.endpoints if e.model == model), None)
+        tables = self.query(DataTable)
+        if not tables:  # asked before the view is composed
+            return None
+        model = selected_key(tables.first())
+        return next((e for e in getattr(self, "endpoints", []) if e.model == model), None)
 
     def action_smoke(self) -> None:
         endpoint = self._selected()
@@ -123,6 +141,7 @@ class DeploymentsView(PolledView):
         text.append_text(smoke_status(result))
         text.append(f" in {result.latency_ms:.0f} ms\n ")
         text.append(result.answer)
+        self.smoked = (endpoint.model, str(endpoint.version))
         self.query_one("#smoke-result", Static).update(text)
 
     def action_undeploy(self) -> None:

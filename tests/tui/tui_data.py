@@ -571,3 +571,40 @@ def write_flows(project_dir: Path) -> list[FlowRecord]:
     for record in records:
         store.write(record)
     return records
+
+
+class SmokeModel:
+    """A real HTTP server that answers /invocations like a served model (sum of each row) and
+    keeps the bodies it was sent."""
+
+    def __init__(self) -> None:
+        import json
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        seen: list[dict] = []
+        self.seen = seen
+
+        class Model(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                seen.append(body)
+                rows = body.get("inputs") or body.get("dataframe_split", {}).get("data") or []
+                answer = json.dumps({"predictions": [sum(row) for row in rows]}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(answer)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Model)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def __enter__(self) -> SmokeModel:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
