@@ -72,6 +72,46 @@ def _resources_schema(description: str) -> dict[str, Any]:
     }
 
 
+def _bare_variant_schema(defs: dict[str, Any], union: dict[str, Any]) -> dict[str, Any]:
+    """What a JSON-Schema tool sees for `executor: !pip {...}`: a custom tag is invisible to it,
+    so the value is the variant's bare mapping. It gets the union of the variants' fields (each
+    with its first variant's schema and the variants that take it), still closed to unknown keys;
+    the engine checks which fields the tag needs."""
+    fields: dict[str, dict[str, Any]] = {}
+    takers: dict[str, list[str]] = {}
+    for kind, prop in union["properties"].items():
+        if prop.get("deprecated"):
+            continue
+        variant = defs[prop["$ref"].rsplit("/", 1)[-1]]
+        for key, field in variant["properties"].items():
+            fields.setdefault(
+                key, {k: v for k, v in field.items() if k not in ("title", "default")}
+            )
+            takers.setdefault(key, []).append(f"`!{kind}`")
+    tags = [
+        f"`!{kind}`" for kind, prop in union["properties"].items() if not prop.get("deprecated")
+    ]
+    properties = {}
+    for key, field in fields.items():
+        doc = f"{field.get('description', '')} (in {', '.join(takers[key])})".strip()
+        properties[key] = {**field, "description": doc}
+    return {
+        "type": "object",
+        "title": f"tagged {union.get('title', 'variant')}",
+        "description": f"The mapping under a tag ({', '.join(tags)}): the tag's own fields.",
+        "properties": properties,
+        "additionalProperties": False,
+    }
+
+
+def _accept_tagged_spelling(defs: dict[str, Any], name: str) -> None:
+    """A tagged union takes the map spelling (one key) or the bare mapping of a tag."""
+    by_key = defs[name]
+    bare = _bare_variant_schema(defs, by_key)
+    outer = {k: by_key.pop(k) for k in ("description", "title") if k in by_key}
+    defs[name] = {**outer, "anyOf": [by_key, bare]}
+
+
 def _decorate(node: Any) -> None:
     """Titles from keys, markdownDescription beside each description, recursively."""
     if isinstance(node, dict):
@@ -161,6 +201,8 @@ def build_schema() -> dict[str, Any]:
     deployment["enumDescriptions"] = [_SERVING_DOCS[v] for v in deployment["enum"]]
     deployment["markdownEnumDescriptions"] = deployment["enumDescriptions"]
 
+    for union in _TAGGED_UNIONS:
+        _accept_tagged_spelling(defs, union)
     for kind, body in _EXECUTOR_SNIPPETS.items():
         defs["Executor"].setdefault("defaultSnippets", []).append(
             {"label": f"{kind}", "description": f"executor {kind}", "body": {kind: body}}

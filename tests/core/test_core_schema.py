@@ -83,3 +83,41 @@ def test_editor_metadata():
     serving = SCHEMA["$defs"]["Deployment"]["properties"]["serving"]
     assert len(serving["enumDescriptions"]) == len(serving["enum"])
     assert json.dumps(SCHEMA).count('"examples"') > 3
+
+
+@pytest.mark.parametrize(
+    "executor",
+    [
+        {"pythonVersion": "3.11", "command": "python train.py"},  # !pip / !poetry as tools see it
+        {"command": "./run.sh"},  # !custom / !pipenv
+        {},  # !mlflow {}
+        {"pip": {"pythonVersion": "3.11", "command": "python train.py"}},  # map spelling
+    ],
+)
+def test_a_tagged_executor_as_json_schema_tools_see_it_validates(executor):
+    # A custom tag is invisible to JSON-Schema tools: they see the mapping under it.
+    document = {"project": "p", "tasks": [{"name": "t", "executor": executor}]}
+    assert list(VALIDATOR.iter_errors(document)) == []
+
+
+@pytest.mark.parametrize(
+    "executor",
+    [
+        {"pythonVersion": "3.11", "comand": "python train.py"},
+        {"pip": {"pythonVersion": "3.11", "command": "a"}, "command": "b"},
+        {"pip": {"pythonVersion": "3.11", "comand": "a"}},
+    ],
+)
+def test_unknown_keys_in_an_executor_are_still_caught(executor):
+    document = {"project": "p", "tasks": [{"name": "t", "executor": executor}]}
+    assert list(VALIDATOR.iter_errors(document)), executor
+
+
+def test_a_tagged_secret_as_tools_see_it():
+    ok = {
+        "project": "p",
+        "tasks": [{"name": "t", "secrets": [{"vault": "s/x", "key": "k", "injectAs": "K"}]}],
+    }
+    assert list(VALIDATOR.iter_errors(ok)) == []
+    bad = {"project": "p", "tasks": [{"name": "t", "secrets": [{"key": "k", "inject": "K"}]}]}
+    assert list(VALIDATOR.iter_errors(bad))
