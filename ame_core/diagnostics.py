@@ -67,6 +67,16 @@ class Fix:
 
 
 @dataclass(frozen=True, slots=True)
+class Related:
+    """Another place a diagnostic concerns (LSP relatedInformation, SARIF relatedLocations):
+    in the same file when `path` is None."""
+
+    message: str
+    range: Range
+    path: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Diagnostic:
     code: str
     severity: Severity
@@ -75,6 +85,7 @@ class Diagnostic:
     fixes: tuple[Fix, ...] = ()
     # Tags for editors: "deprecated" greys out alias spellings, "unnecessary" fades dead text.
     tags: tuple[str, ...] = field(default=())
+    related: tuple[Related, ...] = ()
 
     def sort_key(self) -> tuple[int, int, int, str]:
         return (self.range.start_line, self.range.start_col, int(self.severity), self.code)
@@ -119,6 +130,8 @@ CODES: dict[str, str] = {
     "AME306": "invalid percentage",
     "AME401": "serving option not supported yet",
     "AME402": "both ame.yml and ame.yaml exist",
+    "AME500": "policy file cannot be used (not YAML/JSON, or not a valid JSON Schema)",
+    "AME501": "team policy broken",
 }
 
 
