@@ -119,7 +119,7 @@ def format_sarif(results: Iterable[FileDiagnostics], tool_version: str) -> str:
                     "driver": {
                         "name": "ame lint",
                         "version": tool_version,
-                        "informationUri": "https://github.com/TeaInSpace/ame",
+                        "informationUri": "https://github.com/ame/ame-console",
                         "rules": rules,
                     }
                 },

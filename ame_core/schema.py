@@ -12,7 +12,7 @@ from typing import Any
 from ame_core.spec import models as m
 from ame_core.spec.models import NAME_PATTERN
 
-SCHEMA_ID = "https://raw.githubusercontent.com/TeaInSpace/ame/main/schema/ame.schema.json"
+SCHEMA_ID = "https://raw.githubusercontent.com/ame/ame-console/main/schema/ame.schema.json"
 QUANTITY_PATTERN = r"^\+?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+|[numkMGTPE]|[KMGTPE]i)?$"
 WHOLE_PATTERN = r"^\+?[0-9]+$"
 
