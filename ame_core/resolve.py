@@ -126,6 +126,9 @@ class Workspace:
     def __init__(self, loader: Callable[[str], ProjectIndex | None] | None = None) -> None:
         self._loader = loader
         self._known: dict[str, ProjectIndex] = {}
+        # Where the team policies of its files come from (an `ame_core.policy.PolicySource`);
+        # None: no policies are checked.
+        self.policies: Any = None
 
     def add(self, index: ProjectIndex) -> None:
         self._known.setdefault(index.name, index)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from ame_core.policy.loading import PolicySource
 from ame_core.project_files import ame_path_dirs, git_root, iter_project_files
 from ame_core.resolve import ProjectIndex, Workspace
 
@@ -21,6 +22,8 @@ class FileWorkspace(Workspace):
         self._roots = [Path(r) for r in roots]
         self._files = [Path(f) for f in files]
         self._by_name: dict[str, Path] | None = None
+        # `.ame-policy/` up to the first root (the workspace's), and AME_POLICY
+        self.policies = PolicySource(self._roots[0] if self._roots else None, persist=True)
 
     def _scan(self) -> dict[str, Path]:
         from ame_core.engine import index_text

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from ame_core.cli.main import UsageError
@@ -26,6 +27,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--workspace",
         metavar="DIR",
         help="root of the workspace for project.name references (default: the git root)",
+    )
+    parser.add_argument(
+        "--policy",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="a team policy (JSON Schema) to check too, on top of .ame-policy/ and AME_POLICY "
+        "(repeatable)",
     )
     parser.set_defaults(func=run)
 
@@ -97,6 +106,8 @@ def run(args: argparse.Namespace) -> int:
     if not roots:
         roots = sorted({git_root(p.parent) or p.parent.resolve() for p in files})
     workspace = FileWorkspace([*roots, *ame_path_dirs()], files)
+    if args.policy:
+        workspace.policies = replace(workspace.policies, extra=tuple(Path(p) for p in args.policy))
 
     results: list[tuple[str, list[Diagnostic]]] = []
     directories: dict[Path, list[Path]] = {}
