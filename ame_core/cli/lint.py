@@ -94,8 +94,9 @@ def display_path(path: Path) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from ame_core import __version__
-    from ame_core.diagnostics import Diagnostic, Range, Severity
+    from ame_core.diagnostics import Diagnostic, Severity
     from ame_core.engine import analyze
+    from ame_core.place_checks import place_diagnostics
     from ame_core.project_files import ame_path_dirs, git_root
     from ame_core.report import format_github, format_json, format_sarif, format_text
     from ame_core.workspace import FileWorkspace
@@ -115,19 +116,7 @@ def run(args: argparse.Namespace) -> int:
         analysis = analyze(text, str(path), workspace)
         diagnostics = list(analysis.diagnostics)
         directories.setdefault(path.resolve().parent, []).append(path)
-        if path.name in ("ame.yml", "ame.yaml"):
-            other = path.with_name("ame.yaml" if path.name == "ame.yml" else "ame.yml")
-            if other.exists():
-                diagnostics.insert(
-                    0,
-                    Diagnostic(
-                        "AME402",
-                        Severity.ERROR,
-                        f"both {path.name} and {other.name} exist here: AME reads one project "
-                        "file per directory; merge them and delete one",
-                        Range(0, 0, 0, 0),
-                    ),
-                )
+        diagnostics[:0] = place_diagnostics(path)
         results.append((display_path(path), diagnostics))
 
     if args.format == "text":
