@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 
-from ame_core.diagnostics import CODES, Diagnostic, Severity
+from ame_core.diagnostics import CODES, Diagnostic, Related, Severity
 
 FileDiagnostics = tuple[str, list[Diagnostic]]
 
@@ -82,6 +82,20 @@ def format_github(results: Iterable[FileDiagnostics]) -> str:
     return "\n".join(out) + ("\n" if out else "")
 
 
+def _sarif_related(path: str, related: Related) -> dict[str, object]:
+    """Another place the result concerns (a policy result's task that uses a template)."""
+    region = {
+        "startLine": related.range.start_line + 1,
+        "startColumn": related.range.start_col + 1,
+        "endLine": related.range.end_line + 1,
+        "endColumn": related.range.end_col + 1,
+    }
+    return {
+        "physicalLocation": {"artifactLocation": {"uri": related.path or path}, "region": region},
+        "message": {"text": related.message},
+    }
+
+
 def format_sarif(results: Iterable[FileDiagnostics], tool_version: str) -> str:
     results = list(results)
     used = sorted({d.code for _, ds in results for d in ds})
@@ -89,27 +103,28 @@ def format_sarif(results: Iterable[FileDiagnostics], tool_version: str) -> str:
     sarif_results = []
     for path, diagnostics in results:
         for d in diagnostics:
-            sarif_results.append(
-                {
-                    "ruleId": d.code,
-                    "ruleIndex": used.index(d.code),
-                    "level": _SARIF_LEVEL[d.severity],
-                    "message": {"text": d.message},
-                    "locations": [
-                        {
-                            "physicalLocation": {
-                                "artifactLocation": {"uri": path},
-                                "region": {
-                                    "startLine": d.range.start_line + 1,
-                                    "startColumn": d.range.start_col + 1,
-                                    "endLine": d.range.end_line + 1,
-                                    "endColumn": d.range.end_col + 1,
-                                },
-                            }
+            result = {
+                "ruleId": d.code,
+                "ruleIndex": used.index(d.code),
+                "level": _SARIF_LEVEL[d.severity],
+                "message": {"text": d.message},
+                "locations": [
+                    {
+                        "physicalLocation": {
+                            "artifactLocation": {"uri": path},
+                            "region": {
+                                "startLine": d.range.start_line + 1,
+                                "startColumn": d.range.start_col + 1,
+                                "endLine": d.range.end_line + 1,
+                                "endColumn": d.range.end_col + 1,
+                            },
                         }
-                    ],
-                }
-            )
+                    }
+                ],
+            }
+            if d.related:
+                result["relatedLocations"] = [_sarif_related(path, r) for r in d.related]
+            sarif_results.append(result)
     document = {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
