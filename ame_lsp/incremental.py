@@ -410,23 +410,58 @@ def recheck(
     new_starts = [c.start for c in new.chunks]
     old_starts = [c.start for c in previous.layout.chunks]
     affected_indexes = {bisect.bisect_left(new_starts, start) for start in affected}
+    # A diagnostic belongs to the item it is on, or (a team policy's on a template's line) to
+    # the item its related information names as the one that uses the value.
     inside = [
         d
         for d in partial.diagnostics
         if _chunk_index(new, new_starts, d.range.start_line) in affected_indexes
+        or _related_to(d, new, new_starts, affected_indexes)
     ]
     kept = []
     for d in previous.diagnostics:
         line = d.range.start_line
         if _chunk_index(previous.layout, old_starts, line) in affected_indexes:
             continue
-        kept.append(_shift(d, delta) if delta and line >= before.end else d)
+        if _related_to(d, previous.layout, old_starts, affected_indexes):  # same item order
+            continue
+        kept.append(_shift_after(d, delta, before.end) if delta else d)
     result = kept + inside
     if len(result) >= MAX_DIAGNOSTICS:
         return _no("too many diagnostics")
     result.sort(key=Diagnostic.sort_key)
     LAST_REASON[0] = "fast"
     return result, Previous(text, new, result, names)
+
+
+def _related_to(d: Diagnostic, found: Layout, starts: list[int], indexes: set[int]) -> bool:
+    return any(
+        r.path is None and _chunk_index(found, starts, r.range.start_line) in indexes
+        for r in d.related
+    )
+
+
+def _shift_after(diagnostic: Diagnostic, delta: int, end: int) -> Diagnostic:
+    """A kept diagnostic after an edit that added `delta` lines before line `end`: what is at
+    or after `end` moves (its related places each by where they are)."""
+    moved = _shift(diagnostic, delta) if diagnostic.range.start_line >= end else diagnostic
+    if not diagnostic.related:
+        return moved
+    related = tuple(
+        replace(
+            r,
+            range=Range(
+                r.range.start_line + delta,
+                r.range.start_col,
+                r.range.end_line + delta,
+                r.range.end_col,
+            ),
+        )
+        if r.path is None and r.range.start_line >= end
+        else r
+        for r in diagnostic.related
+    )
+    return replace(moved, related=related)
 
 
 def _chunk_index(found: Layout, starts: list[int], line: int) -> int | None:
