@@ -67,6 +67,7 @@ FLOWS_POLL_IDLE = 5.0
 MLFLOW_OK_POLL = 15.0
 MLFLOW_BACKOFF = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
 WORKER_ERRORS_KEPT = 100
+HISTORY_KEPT = len(VIEWS)  # escape walks back through views, each once
 
 
 def _screens() -> dict[str, Any]:
@@ -136,6 +137,7 @@ class AmeApp(App[None]):
         self.start_view = start_view
         self.project_name = ctx.project_dir.name
         self.versions: dict[str, list[Any]] = {}  # model → versions, newest first
+        self.endpoints: dict[str, Any] = {}  # model → its endpoint, as the Models view read it
         self._history: list[str] = []
         self._runs_busy = False
         self._runs_last = 0.0
@@ -195,13 +197,26 @@ class AmeApp(App[None]):
                 f"no view '{name}': try {', '.join(':' + v for v in VIEWS)}", severity="warning"
             )
             return
+        # A view key opens the view's list, never a detail left open in it: the details (and
+        # dialogs) of the view left are closed, and those of the target too.
+        self._close_details()
         if self.current_mode != name:
-            if self.current_mode in VIEWS:
-                self._history.append(self.current_mode)
+            self._remember(self.current_mode)
             self.switch_mode(name)
-        else:  # already there: back to the view itself
-            while len(self.screen_stack) > 1:
-                self.pop_screen()
+            self._close_details()
+
+    def _close_details(self) -> None:
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+
+    def _remember(self, mode: str) -> None:
+        """Escape's history: the views left, each once (the latest visit), the newest last."""
+        if mode not in VIEWS:
+            return
+        if mode in self._history:
+            self._history.remove(mode)
+        self._history.append(mode)
+        del self._history[:-HISTORY_KEPT]
 
     def action_jump(self) -> None:
         from ame_tui.screens.dialogs import JumpScreen
@@ -219,10 +234,16 @@ class AmeApp(App[None]):
             self.push_screen(HelpScreen())
 
     def action_back(self) -> None:
+        """Close the detail on top, else go back to the view shown before this one."""
         if len(self.screen_stack) > 1:
             self.pop_screen()
-        elif self._history:
-            self.switch_mode(self._history.pop())
+            return
+        while self._history:
+            previous = self._history.pop()
+            if previous != self.current_mode:
+                self.switch_mode(previous)
+                self._close_details()
+                return
 
     def open_run(self, run_id: str) -> None:
         from ame_tui.screens.run_detail import RunDetailScreen
@@ -535,8 +556,17 @@ class AmeApp(App[None]):
 
     # --- the command palette ---------------------------------------------------------------------
 
-    def palette_commands(self) -> list[tuple[str, str, Any]]:
-        """(title, help, callback) for every action that applies now."""
+    def get_system_commands(self, screen: Any) -> Any:
+        # Textual's Quit and Keys would stand beside ours ("Quit": flows keep going; "Show
+        # every key": all of the console's keys): keep one of each
+        for command in super().get_system_commands(screen):
+            if command.title not in ("Quit", "Keys"):
+                yield command
+
+    def palette_commands(self, screen: Any = None) -> list[tuple[str, str, Any]]:
+        """(title, help, callback) for every action that applies now: the views, the keys of
+        the view the palette was opened on, and the actions on what the console knows of
+        (tasks, models, versions, served models, runs and flows going on)."""
         from functools import partial
 
         out: list[tuple[str, str, Any]] = [
@@ -544,6 +574,10 @@ class AmeApp(App[None]):
             for name, title in VIEWS.items()
         ]
         out.append(("Show every key", "?", self.action_help))
+        out += self._screen_commands(screen)
+        out.append(("Filter runs", "/ in Runs", partial(self._in_view, "runs", "filter")))
+        if not self.ctx.read_only:
+            out += self._live_commands()
         info = self.project
         if info is not None and not self.ctx.read_only:
             for task in info.tasks:
@@ -607,6 +641,76 @@ class AmeApp(App[None]):
             out.append(("Open the MLflow UI", ui, partial(self.open_url, ui)))
         out.append(("Quit", "q (flows and runs keep going)", self.exit))
         return out
+
+    def _screen_commands(self, screen: Any) -> list[tuple[str, str, Any]]:
+        """The keys the view (or detail) offers now, as commands: what its footer shows."""
+        from functools import partial
+
+        if screen is None or not hasattr(screen, "VIEW_TITLE"):
+            return []
+        out = []
+        for active in screen.active_bindings.values():
+            binding = active.binding
+            if active.node is self or not active.enabled or not binding.show:
+                continue  # the app's own keys are listed once, above
+            label = self.get_key_display(binding)
+            out.append(
+                (
+                    f"{binding.description} ({screen.VIEW_TITLE})",
+                    f"{label} in {screen.VIEW_TITLE}",
+                    partial(self._run_on, active.node, binding.action),
+                )
+            )
+        return out
+
+    def _run_on(self, node: Any, action: str) -> None:
+        self.call_later(self.run_action, action, node)
+
+    def _in_view(self, view: str, action: str) -> None:
+        """Open a view's list, then run one of its actions (`filter`)."""
+        self.action_view(view)
+        self.call_after_refresh(self.run_action, action, self.screen)
+
+    def _live_commands(self) -> list[tuple[str, str, Any]]:
+        """Cancel what goes on, smoke what is served."""
+        from functools import partial
+
+        out: list[tuple[str, str, Any]] = []
+        for record in self.runs:
+            if not record.status.finished:
+                out.append(
+                    (
+                        f"Cancel run {record.id} ({record.task})",
+                        "c in Runs",
+                        partial(self.confirm_cancel, record.id, record.task),
+                    )
+                )
+        for flow in self.flows:
+            if not flow.status.finished:
+                out.append(
+                    (
+                        f"Cancel flow {flow.id} ({flow.title})",
+                        "c in Flows (its current run too)",
+                        partial(self.confirm_cancel_flow, flow.id, flow.title),
+                    )
+                )
+        served = [e for e in self.endpoints.values() if e.url]
+        for endpoint in served:
+            out.append(
+                (
+                    f"Smoke request to {endpoint.model} v{endpoint.version}",
+                    f"s in Deployments: {endpoint.url}",
+                    partial(self.open_smoke, endpoint),
+                )
+            )
+        if not served:
+            out.append(("Smoke request", "s in Deployments", partial(self.action_view, "deploy")))
+        return out
+
+    def open_smoke(self, endpoint: Any) -> None:
+        from ame_tui.screens.dialogs import SmokeScreen
+
+        self.push_screen(SmokeScreen(endpoint.model, endpoint.version, endpoint.url))
 
     def confirm_rollback(self, model: str) -> None:
         from ame_tui.screens.dialogs import ConfirmScreen

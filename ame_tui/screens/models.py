@@ -150,6 +150,7 @@ class ModelsView(PolledView):
             self.endpoints = message.endpoints
             self.history = message.history
             self.ame.versions = dict(message.versions)
+            self.ame.endpoints = dict(message.endpoints)
             self.loaded = True
         self._show()
 

@@ -7,7 +7,7 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 class AmeCommands(Provider):
     def _commands(self):
-        return self.app.palette_commands()  # type: ignore[attr-defined]
+        return self.app.palette_commands(self.screen)  # type: ignore[attr-defined]
 
     async def discover(self) -> Hits:
         for title, help_text, callback in self._commands():
