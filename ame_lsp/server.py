@@ -260,6 +260,7 @@ def create_server() -> AmeLanguageServer:
         ls.positions = Positions(ls.workspace.position_encoding or types.PositionEncodingKind.Utf16)
         ls.configure(params.initialization_options)
         ls.index.set_roots(ls.workspace_roots(params))
+        ls.index.set_policies(params.initialization_options)
         completion = (
             params.capabilities.text_document and params.capabilities.text_document.completion
         )

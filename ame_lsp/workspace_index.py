@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ame_core.engine import Analysis, analyze, index_text
+from ame_core.policy.loading import PolicySource
 from ame_core.project_files import PROJECT_FILE_NAMES, ame_path_dirs, iter_project_files
 from ame_core.resolve import ProjectIndex, Workspace
 
@@ -69,6 +70,7 @@ class ServerWorkspace(Workspace):
         self.owner = owner
         self.path = path
         self.looked_up: set[str] = set()
+        self.policies = owner.policies
 
     def get(self, project: str) -> ProjectIndex | None:
         if project in self._known:
@@ -90,11 +92,24 @@ class WorkspaceIndex:
         self.open: dict[str, OpenDoc] = {}
         self._cache: dict[str, _Cached] = {}
         self._lookups: dict[str, set[str]] = {}  # path → projects its checks looked up
+        self.policies = PolicySource()
 
     # --- what is there ----------------------------------------------------------------------
 
     def set_roots(self, roots: Iterable[Path]) -> None:
         self.roots = [Path(r) for r in roots]
+        self.policies = PolicySource(self.roots[0] if self.roots else None, self.policies.extra)
+
+    def set_policies(self, options: object) -> None:
+        """The initialization option `policies` (a list of paths; relative ones from the first
+        workspace folder), on top of `.ame-policy/` and AME_POLICY."""
+        paths = options.get("policies") if isinstance(options, dict) else None
+        if not isinstance(paths, list):
+            return
+        base = self.roots[0] if self.roots else Path.cwd()
+        extra = tuple(base / p for p in paths if isinstance(p, str) and p)
+        self.policies = PolicySource(self.roots[0] if self.roots else None, extra)
+        self.invalidate(list(self._cache))
 
     def scan(self) -> list[str]:
         """Read every project file below the roots and AME_PATH; returns the paths found."""
@@ -107,6 +122,13 @@ class WorkspaceIndex:
                 if self.read_disk(path):
                     found.append(path)
         return found
+
+    def rescan(self) -> None:
+        """Read the roots again: files no longer below one are forgotten."""
+        before = set(self.disk)
+        found = set(self.scan())
+        for path in before - found:
+            self.forget_disk(path)
 
     def read_disk(self, path: str) -> bool:
         try:
