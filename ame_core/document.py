@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from ame_core.diagnostics import Diagnostic, Range, Severity
+from ame_core.diagnostics import Diagnostic, Range, Related, Severity
 
 MAX_DEPTH = 200
 MAX_EXPANDED_NODES = 2_000_000
@@ -308,7 +308,33 @@ def iter_entries(mapping: yaml.MappingNode) -> Iterator[tuple[Node, Node]]:
 # --- parsing ----------------------------------------------------------------------------------
 
 
+def _unclosed_diagnostic(error: yaml.MarkedYAMLError) -> Diagnostic | None:
+    """A construct left open (a quote, a `[`) runs to the end of the file: the squiggle goes
+    where it opens, the end of the file is the related place."""
+    ctx, end = error.context_mark, error.problem_mark
+    problem = error.problem or ""
+    if ctx is None or end is None or not error.context:
+        return None
+    if "end of stream" not in problem and "stream end" not in problem:
+        return None
+    what = re.sub(r"^while (scanning|parsing) ", "", error.context)
+    message = (
+        f"YAML syntax error: {what} starts here and is not closed "
+        f"({problem} at line {end.line + 1}, column {end.column + 1})"
+    )
+    related = Related("the file ends here", Range(end.line, end.column, end.line, end.column))
+    return Diagnostic(
+        "AME001",
+        Severity.ERROR,
+        message,
+        Range(ctx.line, ctx.column, ctx.line, ctx.column + 1),
+        related=(related,),
+    )
+
+
 def _syntax_diagnostic(error: yaml.MarkedYAMLError, code: str = "AME001") -> Diagnostic:
+    if code == "AME001" and (unclosed := _unclosed_diagnostic(error)) is not None:
+        return unclosed
     mark = error.problem_mark or error.context_mark
     line, col = (mark.line, mark.column) if mark is not None else (0, 0)
     problem = error.problem or "invalid YAML"
