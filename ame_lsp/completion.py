@@ -87,6 +87,9 @@ def complete(server: AmeLanguageServer, uri: str, position: types.Position) -> t
     builder.uri = uri
     if cursor.on == "value":
         builder.values()
+        from ame_lsp.policy_info import filter_items
+
+        builder.items = filter_items(server, uri, cursor, builder.items)  # team policies
     elif cursor.on == "item" or (cursor.info.dashes and not cursor.info.key):
         builder.item_values()  # `- ` in `dataSets:` takes a name; elsewhere an item's keys
     else:

@@ -72,6 +72,13 @@ def hover_at(
         result = _hover(server, uri, lines, cursor)
     finally:
         _ALLOW_ANALYSIS.reset(token)
+    # A value a team policy constrains: its rules and their files, after the usual text.
+    from ame_lsp.policy_info import hover_text
+
+    rules = hover_text(server, uri, cursor)
+    if rules is not None:
+        span = (cursor.info.value_start, cursor.info.value_start + len(cursor.info.value))
+        result = (f"{result[0]}\n\n---\n\n{rules}", result[1]) if result else (rules, span)
     if result is None:
         return None
     markdown, (start, end) = result
