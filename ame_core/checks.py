@@ -4,7 +4,9 @@ schedules, serving. Each reports at the exact key or value, with fixes where one
 from __future__ import annotations
 
 import re
+import shlex
 from collections.abc import Iterator
+from pathlib import Path as FsPath
 from typing import Any
 
 import yaml
@@ -89,6 +91,7 @@ class SemanticChecker:
         self.check_resources()
         self.check_schedules()
         self.check_models()
+        self.check_project_files()
         return self.diagnostics
 
     # --- names ----------------------------------------------------------------------------
@@ -421,6 +424,16 @@ class SemanticChecker:
                 code = "AME306" if kind == "percent" else "AME305"
                 self.report(code, Severity.ERROR, f"{key}: {exc}", path)
 
+    def _check_monitoring_window(self, monitoring: Any) -> None:
+        from ame_core.durations import FormatValueError, parse_duration
+
+        try:
+            if parse_duration(monitoring.window) <= 0:
+                raise FormatValueError(f"{monitoring.window!r} is not a positive duration")
+        except FormatValueError as exc:
+            path = (*monitoring.source_path, "window")
+            self.report("AME305", Severity.ERROR, f"window: {exc}", path)
+
     def _check_model(self, model: Model) -> None:
         deployment = model.deployment
         if deployment is not None and deployment.serving in CLUSTER_ONLY_SERVING:
@@ -441,6 +454,8 @@ class SemanticChecker:
             )
         if deployment is not None and deployment.rollout is not None:
             self._check_rollout(deployment.rollout)
+        if model.monitoring is not None:
+            self._check_monitoring_window(model.monitoring)
         batch = model.batch_inference
         if batch is not None:
             path = batch.source_path
@@ -467,6 +482,119 @@ class SemanticChecker:
                     self.resolver.find_data_set(ref, self.index, (*path, "dataSet"))
                 except ResolveError as exc:
                     self._problem(exc.problem)
+
+    # --- files the tasks need -------------------------------------------------------------
+
+    def check_project_files(self) -> None:
+        """What a task run would miss on disk: a `!pip` environment without requirements.txt,
+        a `python FILE` whose FILE is not there. Only for a saved project file (ame.yml in its
+        folder): the folder is where tasks run."""
+        folder = _project_folder(self.index.path)
+        if folder is None:
+            return
+        exists: dict[str, bool] = {}
+
+        def present(name: str) -> bool:
+            if name not in exists:
+                exists[name] = (folder / name).exists()
+            return exists[name]
+
+        holders: list[Any] = [task for task, _ in iter_inline_tasks(self.project)]
+        holders += self.project.template_list()
+        for holder in holders:
+            executor = holder.executor
+            if executor is None or executor.source_path in self.error_paths:
+                continue
+            try:
+                kind, variant = executor.kind, executor.variant
+            except ValueError:
+                continue
+            if kind == "pip" and not present("requirements.txt"):
+                self.report(
+                    "AME403",
+                    Severity.WARNING,
+                    f"`!pip` installs the project's requirements.txt and there is none "
+                    f"({folder / 'requirements.txt'}): the task runs without its packages "
+                    "(create the file, even empty)",
+                    executor.source_path,
+                    rng=self._tag_range(executor.source_path, kind),
+                )
+            command = getattr(variant, "command", None)
+            script = python_script(command) if kind != "mlflow" and command else None
+            if script is not None and not present(script):
+                at = (*variant.source_path, "command")
+                self.report(
+                    "AME404",
+                    Severity.WARNING,
+                    f"`{command}` runs {script}, which is not in the project "
+                    f'({folder / script}): the task would fail with "can\'t open file"',
+                    at,
+                    rng=self._word_range(at, script),
+                )
+
+    def _tag_range(self, path: Path, kind: str) -> Range:
+        """The `!pip` tag of an executor, or the `pip:` key of its map spelling."""
+        node = self.doc.node_at(path)
+        if node is not None and node.tag == f"!{kind}":
+            start = node.start_mark
+            line = self.doc.lines[start.line] if start.line < len(self.doc.lines) else ""
+            col = line.find(f"!{kind}", start.column)
+            if col >= 0:
+                return Range(start.line, col, start.line, col + len(kind) + 1)
+        return self.doc.range_of((*path, kind), key=True)
+
+    def _word_range(self, path: Path, word: str) -> Range:
+        """The range of `word` inside the one-line scalar at `path` (else the scalar's)."""
+        node = self.doc.node_at(path)
+        if node is None:
+            return self.doc.range_of(path)
+        rng = node_range(node)
+        if rng.start_line == rng.end_line and rng.start_line < len(self.doc.lines):
+            col = self.doc.lines[rng.start_line].find(word, rng.start_col, rng.end_col)
+            if col >= 0:
+                return Range(rng.start_line, col, rng.start_line, col + len(word))
+        return rng
+
+
+_PYTHON_RE = re.compile(r"^(?:.*/)?python(?:\d+(?:\.\d+)?)?$")
+_ENV_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+# Interpreter options that take a value as the next word.
+_OPTIONS_WITH_VALUE = {"-W", "-X", "-Q"}
+
+
+def python_script(command: str) -> str | None:
+    """FILE of a `python [OPTIONS] FILE ...` command (relative, literal), else None: `-m`,
+    `-c`, shell expansions and other programs are not checked."""
+    if any(c in command for c in "$`*?{}~"):
+        return None
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        return None
+    while words and _ENV_ASSIGNMENT.match(words[0]):
+        words = words[1:]
+    if not words or not _PYTHON_RE.match(words[0]):
+        return None
+    rest = iter(words[1:])
+    for word in rest:
+        if word.startswith(("-m", "-c")) or word == "-":
+            return None
+        if word in _OPTIONS_WITH_VALUE:
+            next(rest, None)
+        elif not word.startswith("-"):
+            return None if word.startswith("/") else word
+    return None
+
+
+def _project_folder(path: str | None) -> FsPath | None:
+    """The folder of a project file that is on disk, else None (a text being checked alone,
+    or one of the corpus's files under another name)."""
+    if not path:
+        return None
+    file = FsPath(path)
+    if file.name not in ("ame.yml", "ame.yaml") or not file.is_file():
+        return None
+    return file.resolve().parent
 
 
 def _rollout_values(rollout: Any) -> Iterator[tuple[str, str, Any, tuple[float, float]]]:

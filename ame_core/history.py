@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ame_core.tracking import TrackingError, client, is_http, rest, start_task_run
+from ame_core.tracking import TrackingError, client, is_http, log_metrics, rest, start_task_run
 
 KIND = "deployment"
 EVENTS = ("deploy", "promote", "rollback", "undeploy")
@@ -86,7 +86,7 @@ def record(uri: str, project_dir: Path, project: str, event: DeploymentEvent) ->
         start_time=event.at,
     )
     if event.metrics:
-        _log_metrics(uri, project_dir, run_id, event.metrics, event.at)
+        log_metrics(uri, project_dir, run_id, event.metrics, event.at)
     end_run(
         uri,
         run_id,
@@ -95,28 +95,6 @@ def record(uri: str, project_dir: Path, project: str, event: DeploymentEvent) ->
     )
     event.run_id = run_id
     return run_id
-
-
-def _log_metrics(
-    uri: str, project_dir: Path, run_id: str, metrics: dict[str, float], at: float
-) -> None:
-    stamp = int(at * 1000)
-    try:
-        if is_http(uri):
-            batch = [
-                {"key": k, "value": float(v), "timestamp": stamp, "step": 0}
-                for k, v in metrics.items()
-            ]
-            rest(uri, project_dir).post("runs/log-batch", {"run_id": run_id, "metrics": batch})
-            return
-        from mlflow.entities import Metric
-
-        batch = [Metric(k, float(v), stamp, 0) for k, v in metrics.items()]
-        client(uri).log_batch(run_id, metrics=batch)
-    except TrackingError:
-        raise
-    except Exception as exc:  # RestError, MLflow's own errors: one line
-        raise TrackingError(f"MLflow ({uri}): cannot record the figures: {exc}") from None
 
 
 def events(uri: str, project_dir: Path, project: str, model: str) -> list[DeploymentEvent]:

@@ -68,6 +68,14 @@ class LoadedProject:
         return found
 
 
+def training_env(model: str) -> dict[str, str]:
+    """What a training task gets beyond the contract's common part (FORMAT.md): its model, and
+    the artifact folder where it may log the reference data for monitoring."""
+    from ame_core.monitoring.reference import REFERENCE_ARTIFACT
+
+    return {"AME_MODEL_NAME": model, "AME_REFERENCE_ARTIFACT": REFERENCE_ARTIFACT}
+
+
 def load_project(project_dir: Path | str | None = None) -> LoadedProject:
     """Find, read and check the project file; LifecycleError if it has errors."""
     from ame_core.runtime.loading import LoadError
@@ -260,7 +268,7 @@ class Lifecycle:
         model = self.project.model(model_name)
         if model.training is None:
             raise LifecycleError(f"model {model_name} has no training task (`training: {{task}}`)")
-        context = self.context("training", model_name, env={"AME_MODEL_NAME": model_name})
+        context = self.context("training", model_name, env=training_env(model_name))
         run = self._run(model.training, "training", context)
         version = self.registered_version(model_name, run)
         result = TrainResult(model_name, run, version)
@@ -614,28 +622,6 @@ class Lifecycle:
         cache.parent.mkdir(parents=True, exist_ok=True)
         cache.write_bytes(data)
         return data
-
-    def run_monitoring(self, model_name: str) -> RunRecord:
-        """Run the monitoring task against the deployed version (validation's environment)."""
-        model = self.project.model(model_name)
-        if model.monitoring is None:
-            raise LifecycleError(
-                f"model {model_name} has no monitoring task (`monitoring: {{task}}`)"
-            )
-        version = self.deployed_version(model_name)
-        if version is None:
-            raise LifecycleError(
-                f"{model_name} is not deployed; monitoring runs against the deployed version "
-                f"(deploy one: ame model deploy {model_name})"
-            )
-        self.say(f"monitoring {model_name} v{version}")
-        context = self.version_context("monitoring", model_name, version)
-        run = self._run(model.monitoring, "monitoring", context)
-        run.model_name, run.model_version = (
-            run.model_name or model_name,
-            run.model_version or version,
-        )
-        return run
 
     def models(self) -> list[dict[str, Any]]:
         """One line per model of the project: latest version, its verdict, what is served."""

@@ -238,6 +238,30 @@ class MlflowRest:
         """`[{"path", "is_dir", "file_size"}]` (the server reads the run's artifact store)."""
         return list(self.get("artifacts/list", run_id=run_id, path=path).get("files") or [])
 
+    def run_artifact(self, run_id: str, path: str) -> bytes:
+        """One file of a run's artifacts, through the server."""
+        return self.request(
+            "GET", "get-artifact", params={"run_id": run_id, "path": path}, raw=True
+        )
+
+    def upload_artifact(self, artifact_uri: str, path: str, data: bytes) -> None:
+        """Write `path` below a run's `mlflow-artifacts:/…` artifact URI (a server that
+        serves artifacts)."""
+        below = artifact_uri.removeprefix("mlflow-artifacts:").lstrip("/")
+        request = urllib.request.Request(
+            f"{self.uri}/api/2.0/mlflow-artifacts/artifacts/{below}/{path}",
+            data=data,
+            method="PUT",
+            headers={**auth_headers(), "Content-Type": "application/octet-stream"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout):  # noqa: S310
+                pass
+        except urllib.error.HTTPError as exc:
+            raise _http_error("mlflow-artifacts", exc) from None
+        except (urllib.error.URLError, OSError) as exc:
+            raise Unreachable("mlflow-artifacts", f"{exc} ({clean_uri(self.uri)})") from None
+
     def model_version_artifact(self, name: str, version: str, path: str) -> bytes:
         """One file of a model version's artifacts, through the server."""
         return self.request(

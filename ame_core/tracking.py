@@ -310,6 +310,33 @@ def end_pending_runs(store: RecordStore, records: Iterable[RunRecord]) -> None:
         record.extra.pop(END_PENDING, None)
 
 
+def log_metrics(
+    uri: str, project_dir: Path, run_id: str, metrics: dict[str, float], at: float
+) -> None:
+    """Log figures (step 0, time `at`) on a run: REST on a server, else the MLflow client."""
+    stamp = int(at * 1000)
+    try:
+        if is_http(uri):
+            batch = [
+                {"key": k, "value": float(v), "timestamp": stamp, "step": 0}
+                for k, v in metrics.items()
+            ]
+            api = rest(uri, project_dir)
+            for start in range(0, len(batch), 1000):  # MLflow's limit per batch
+                api.post(
+                    "runs/log-batch", {"run_id": run_id, "metrics": batch[start : start + 1000]}
+                )
+            return
+        from mlflow.entities import Metric
+
+        entities = [Metric(k, float(v), stamp, 0) for k, v in metrics.items()]
+        client(uri).log_batch(run_id, metrics=entities)
+    except TrackingError:
+        raise
+    except Exception as exc:  # RestError, MLflow's own errors: one line
+        raise TrackingError(f"MLflow ({uri}): cannot record the figures: {one_line(exc)}") from None
+
+
 def log_artifacts(uri: str, run_id: str, items: Iterable[tuple[Path, str | None]]) -> list[str]:
     """Log files/folders (local path, artifact sub-folder); returns what was logged."""
     c = client(uri)  # the MLflow client earns its import here: artifact stores of every kind

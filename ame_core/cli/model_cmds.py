@@ -97,10 +97,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=_guard(cmd_predict))
 
-    p = sub.add_parser("monitor", help="run the monitoring task against the deployed version")
-    p.add_argument("name", metavar="NAME")
-    _flow_options(p)
-    p.set_defaults(func=_guard(cmd_monitor))
+    from ame_core.cli.monitor_cmd import add_parser as add_monitor
+
+    add_monitor(sub, _guard, _flow_options)
 
 
 def _usage(parser: argparse.ArgumentParser) -> int:
@@ -148,7 +147,7 @@ def _guard(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namesp
             return 130
         except known as exc:
             _err(_one_line(exc))
-            return 1
+            return 2 if _project_unusable(exc) else 1
         except Exception as exc:
             if os.environ.get("AME_DEBUG"):
                 raise
@@ -158,6 +157,15 @@ def _guard(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namesp
             return 1
 
     return run
+
+
+def _project_unusable(exc: BaseException) -> bool:
+    """The project file could not be used (missing, not UTF-8, with errors): a usage or I/O
+    problem, exit 2 as for every other command. lifecycle.load_project raises it `from None`
+    from a LoadError, which stays its __context__."""
+    from ame_core.runtime.loading import LoadError
+
+    return isinstance(exc.__context__, LoadError)
 
 
 def _optional_errors() -> tuple[type[BaseException], ...]:
@@ -552,16 +560,3 @@ def cmd_predict(args: argparse.Namespace) -> int:
             f"({result.seconds:.1f} s)"
         )
     return 0
-
-
-def _monitor_summary(record: Any) -> list[str]:
-    step = record.step("monitor")
-    version = record.params.get("version")
-    if not step.run_id:
-        return []
-    outcome = "succeeded" if step.status.value == "done" else record.status.value
-    return [f"monitoring run {step.run_id} of {record.model} v{version}: {outcome}"]
-
-
-def cmd_monitor(args: argparse.Namespace) -> int:
-    return _flow(args, "monitor", {}, _monitor_summary)

@@ -31,8 +31,6 @@ def check_startable(kind: str, model: Any, backend: Any = None) -> None:
         raise LifecycleError(f"model {model.name} has no training task (`training: {{task}}`)")
     if kind == "validate" and model.validation is None:
         raise LifecycleError(f"model {model.name} has no validation task (`validation: {{task}}`)")
-    if kind == "monitor" and model.monitoring is None:
-        raise LifecycleError(f"model {model.name} has no monitoring task (`monitoring: {{task}}`)")
     if kind == "deploy" and backend is not None:
         serving = deployment_of(model).serving
         if serving not in backend.serving_runtimes:

@@ -47,7 +47,8 @@ FLOW_STEPS: dict[str, tuple[str, ...]] = {
     "deploy": ("resolve", "check", "deploy"),
     "undeploy": ("undeploy",),
     "task": ("run",),
-    "monitor": ("resolve", "monitor"),
+    # The built-in report, then the user's own monitoring task (skipped when there is none).
+    "monitor": ("resolve", "report", "monitor"),
     # A pipeline on a cluster: its driver starts each next group until the pipeline ends.
     "pipeline": ("advance",),
 }

@@ -141,7 +141,9 @@ def train_run(engine: FlowEngine, step: StepRecord) -> str:
     model = _model(engine)
     if model.training is None:
         raise StepFailed(f"model {name} has no training task (`training: {{task}}`)")
-    context = lifecycle.context("training", name, env={"AME_MODEL_NAME": name})
+    from ame_core.lifecycle import training_env
+
+    context = lifecycle.context("training", name, env=training_env(name))
     run = engine.run_and_wait(
         step, lambda env: lifecycle.submit_slot(model.training, "training", _with(context, env))
     )
@@ -248,13 +250,34 @@ def monitor_resolve(engine: FlowEngine, step: StepRecord) -> str:
     return f"monitoring {name} v{version}"
 
 
+def monitor_report(engine: FlowEngine, step: StepRecord) -> str:
+    """The built-in report (ame_core.monitoring): written, recorded in MLflow."""
+    from ame_core.monitoring.service import monitor as report_on
+    from ame_core.monitoring.text import verdict_line
+
+    name = engine.record.model
+    report = report_on(engine.lifecycle, name, window=engine.record.params.get("window"))
+    step.result.update(
+        report=report["path"],
+        verdict=report["drift"]["verdict"],
+        mlflow_run_id=report.get("mlflow_run_id"),
+    )
+    return f"report on {name} v{report['version']}: {verdict_line(report['drift'])}"
+
+
 def monitor(engine: FlowEngine, step: StepRecord) -> str:
     lifecycle = engine.lifecycle
     name, version = engine.record.model, _version(engine)
     model = _model(engine)
-    if model.monitoring is None:
-        raise StepFailed(f"model {name} has no monitoring task (`monitoring: {{task}}`)")
+    if model.monitoring is None or model.monitoring.task is None:
+        raise StepSkipped("no monitoring task (`monitoring: {task}`)")
     context = lifecycle.version_context("monitoring", name, version)
+    report = engine.record.step("report").result
+    # FORMAT.md runtime contract: the built-in report the task runs after.
+    if report.get("report"):
+        context.env["AME_MONITORING_REPORT"] = str(report["report"])
+    if report.get("mlflow_run_id"):
+        context.env["AME_MONITORING_RUN_ID"] = str(report["mlflow_run_id"])
     run = engine.run_and_wait(
         step, lambda env: lifecycle.submit_slot(model.monitoring, "monitoring", _with(context, env))
     )
@@ -329,6 +352,7 @@ ACTIONS: dict[tuple[str, str], Step] = {
     ("deploy", "deploy"): deploy,
     ("undeploy", "undeploy"): undeploy,
     ("monitor", "resolve"): monitor_resolve,
+    ("monitor", "report"): monitor_report,
     ("monitor", "monitor"): monitor,
     ("task", "run"): task_run,
     ("pipeline", "advance"): pipeline_advance,

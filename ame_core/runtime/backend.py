@@ -96,6 +96,8 @@ class RunContext:
     model_name: str | None = None
     model_version: str | None = None
     parent_id: str | None = None
+    # Extra MLflow tags for the run (`ame.policy.ignored` for --ignore-policy).
+    tags: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -232,6 +234,18 @@ class Backend(ABC):
     ) -> Endpoint | None:
         """The canary stops; `previous`, served before, takes all requests again."""
         raise BackendError(f"the {self.name} backend has no canary to roll back")
+
+    # --- monitoring (FORMAT.md, "Monitoring") -------------------------------------------------
+
+    def request_log_root(self) -> Path | None:
+        """Where this backend's served models log their requests (ame_core.monitoring), or
+        None when it keeps no request log."""
+        return None
+
+    def serving_metrics(self, model: str, context: RunContext) -> str | None:
+        """The served model's runtime metrics (Prometheus text), or None when none can be
+        read; BackendError when reading them fails."""
+        return None
 
     # --- flows ------------------------------------------------------------------------------
 

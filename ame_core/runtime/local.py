@@ -381,6 +381,11 @@ class LocalBackend(Backend):
     def list_endpoints(self, context: RunContext) -> list[Endpoint]:
         return self._serving().list()
 
+    def request_log_root(self) -> Path | None:
+        from ame_core.monitoring.request_log import log_root
+
+        return log_root(self.project_dir)
+
     def flow_store(self) -> Any:
         from ame_core.flows.local import LocalFlowStore
 

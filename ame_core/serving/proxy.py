@@ -10,7 +10,9 @@ During a canary rollout the state also names the canary's server and its share o
 Every response carries `AME-Model-Version: <n>`, the version that answered. What each server
 answered (requests, failures, latencies) is written every second to `traffic/<model>.json` beside
 the state file, keyed by the server's pid, so a rollout's gate judges the canary on its own
-requests.
+requests. Every request but a health probe also goes to the model's request log
+(`ame_core.monitoring.request_log`: status, latency and sampled input rows, for `ame model
+monitor`), unless `AME_REQUEST_LOG=off`.
 
 Run as `python -m ame_core.serving.proxy --fd N --state FILE`; the deployer binds the listening
 socket and hands it over, so the URL is known before this process starts (no port race).
@@ -30,6 +32,8 @@ import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+from ame_core.monitoring.request_log import RequestLog, Settings
 
 # Headers that describe one connection, not the message (RFC 9110 §7.6.1).
 HOP_BY_HOP = {
@@ -177,13 +181,20 @@ def read_traffic(state_path: Path) -> dict[str, dict]:
 class ProxyServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, sock: socket.socket, upstream: Upstream, traffic: Traffic) -> None:
+    def __init__(
+        self,
+        sock: socket.socket,
+        upstream: Upstream,
+        traffic: Traffic,
+        requests: RequestLog | None = None,
+    ) -> None:
         super().__init__(sock.getsockname()[:2], Handler, bind_and_activate=False)
         self.socket.close()
         self.socket = sock
         self.server_name, self.server_port = sock.getsockname()[:2]
         self.upstream = upstream
         self.traffic = traffic
+        self.requests = requests
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -227,7 +238,7 @@ class Handler(BaseHTTPRequestHandler):
                 return
             conn.close()
             if not _is_health(self.path):  # a probe is not traffic: it would skew the gate
-                self.server.traffic.record(target, response.status, time.monotonic() - started)
+                self._record(target, response.status, started, body)
             self.send_response(response.status, response.reason)
             for key, value in response.getheaders():
                 lower = key.lower()
@@ -240,10 +251,18 @@ class Handler(BaseHTTPRequestHandler):
                 self.wfile.write(data)
             return
 
-    def _failed(self, target: Target, started: float, body: bytes) -> None:
+    def _record(self, target: Target, status: int, started: float, body: bytes | None) -> None:
+        seconds = time.monotonic() - started
+        self.server.traffic.record(target, status, seconds)
+        if self.server.requests is not None:
+            sent = body if self.command == "POST" else None
+            kind = self.headers.get("Content-Type", "")
+            self.server.requests.add(target.version, status, seconds * 1000, sent, kind)
+
+    def _failed(self, target: Target, started: float, error: bytes) -> None:
         """A request the chosen server did not answer: a failure of that version."""
-        self.server.traffic.record(target, 502, time.monotonic() - started)
-        self._reply(502, body, version=target.version)
+        self._record(target, 502, started, None)
+        self._reply(502, error, version=target.version)
 
     def _reply(self, status: int, body: bytes, version: str | None = None) -> None:
         self.send_response(status)
@@ -294,14 +313,24 @@ def main(argv: list[str] | None = None) -> int:
     sock = socket.socket(fileno=args.fd)
     state_path = Path(args.state)
     traffic = Traffic(state_path)
-    server = ProxyServer(sock, Upstream(state_path), traffic)
+    settings = Settings.from_env()
+    # Beside the states, like traffic/: every `*.json` directly there is a served model.
+    folder = state_path.parent / "requests" / state_path.stem
+    requests = RequestLog(folder, settings) if settings.enabled else None
+    server = ProxyServer(sock, Upstream(state_path), traffic, requests)
     threading.Thread(target=_watch, args=(state_path, server), daemon=True).start()
     threading.Thread(target=traffic.run, daemon=True).start()
+    if requests is not None:
+        threading.Thread(target=requests.run, daemon=True).start()
     print(f"ame proxy {os.getpid()} on {server.server_name}:{server.server_port}", flush=True)
     try:
         server.serve_forever(poll_interval=0.5)
     except KeyboardInterrupt:
         pass
+    finally:
+        traffic.flush()
+        if requests is not None:
+            requests.flush()  # the last second's requests, once undeployed
     return 0
 
 

@@ -452,12 +452,42 @@ class Deployment(AmeModel):
     ingress: Ingress | None = Field(default=None, description="Ingress (cluster only).")
 
 
+class Drift(AmeModel):
+    """When an input feature counts as drifted from the reference."""
+
+    AME_KIND: ClassVar[str] = "drift"
+    threshold: float | None = Field(
+        default=None,
+        gt=0,
+        description="Distance above which a feature has drifted (default 0.1, Evidently's): "
+        "Wasserstein (normalised) and Jensen–Shannon, used when the reference has over 1000 "
+        "rows. The p-value tests of smaller references keep p < 0.05.",
+    )
+    features: list[str] | None = Field(
+        default=None, description="The features to watch (default: all of the signature's)."
+    )
+
+
 class Monitoring(AmeModel):
-    """A task run on a schedule against the deployed version (proposed)."""
+    """How the deployed version is watched: traffic, errors, latency, and input drift."""
 
     AME_KIND: ClassVar[str] = "monitoring"
-    task: Task = Field(description="The monitoring task: inline or `{taskRef: name}`.")
-    schedule: str | None = Field(default=None, description="Five-field cron expression.")
+    reference: str | None = Field(
+        default=None,
+        description="The baseline for drift: a data set of the project or a file (CSV, "
+        "Parquet, JSON lines). Default: what the training run logged under `ame-reference/`, "
+        "else the version's input example.",
+    )
+    schedule: str | None = Field(
+        default=None, description="Five-field cron expression: when the report runs."
+    )
+    window: Duration = Field(default="1h", description="The requests a report looks at.")
+    drift: Drift | None = Field(default=None, description="Drift threshold and features.")
+    task: Task | None = Field(
+        default=None,
+        description="Your own monitoring task, run after the built-in report "
+        "(its path in `AME_MONITORING_REPORT`): inline or `{taskRef: name}`.",
+    )
 
 
 class BatchInference(AmeModel):
@@ -492,7 +522,9 @@ class Model(AmeModel):
         "`AME_MODEL_NAME`, `AME_MODEL_VERSION` and `AME_MODEL_URI`.",
     )
     deployment: Deployment | None = Field(default=None, description="Serving for inference.")
-    monitoring: Monitoring | None = Field(default=None, description="Monitoring (proposed).")
+    monitoring: Monitoring | None = Field(
+        default=None, description="Monitoring: traffic, errors, latency and input drift."
+    )
     batch_inference: BatchInference | None = Field(
         default=None, description="Batch inference (proposed)."
     )

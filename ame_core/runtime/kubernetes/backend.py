@@ -1323,6 +1323,28 @@ class KubernetesBackend(Backend):
             service = f"{service}-predictor"  # KServe's predictor Service
         return PortForward.start(self.kube, self.kube_context, service)
 
+    def serving_metrics(self, model: str, context: RunContext) -> str | None:
+        """MLServer's Prometheus text, through a port-forward to its metrics port (8082) on
+        the model's pods; None for a runtime without one AME reads."""
+        import urllib.request
+
+        from ame_core.runtime.kubernetes.portforward import PortForward
+
+        service = n.model_name(model)
+        if self._read("Deployment", service) is None and self._read_isvc(service) is not None:
+            service = f"{service}-predictor"  # KServe's predictor Deployment
+        elif self._read("Deployment", service) is None:
+            return None
+        target = f"deployment/{service}"
+        with PortForward.start(
+            self.kube, self.kube_context, service, target=target, port=8082
+        ) as pf:
+            try:
+                with urllib.request.urlopen(f"{pf.url}/metrics", timeout=10) as response:  # noqa: S310
+                    return response.read().decode("utf-8", "replace")
+            except OSError as exc:
+                raise BackendError(f"{target}: no metrics on port 8082 ({exc})") from None
+
     @contextmanager
     def open_url(self, model: str, context: RunContext | None = None) -> Iterator[str]:
         """A URL of the model's server that works from this machine, for as long as the

@@ -28,15 +28,24 @@ class PortForward:
 
     @classmethod
     def start(
-        cls, kube: Any, context: str | None, service: str, timeout: float = 20
+        cls,
+        kube: Any,
+        context: str | None,
+        service: str,
+        timeout: float = 20,
+        *,
+        target: str | None = None,
+        port: int = 80,
     ) -> PortForward:
+        """Forward to `svc/<service>` port 80, or to `target` (e.g. `deployment/x`) `port`."""
+        target = target or f"svc/{service}"
         kubectl = shutil.which("kubectl")
         if not kubectl:
             raise BackendError(
-                "the smoke request needs kubectl on PATH for a port-forward to the model's "
-                f"Service ({service}); or use its ingress URL"
+                f"a port-forward to the model ({target}) needs kubectl on PATH; or use its "
+                "ingress URL"
             )
-        cmd = [kubectl, "-n", kube.namespace, "port-forward", f"svc/{service}", ":80"]
+        cmd = [kubectl, "-n", kube.namespace, "port-forward", target, f":{port}"]
         if context:
             cmd[1:1] = ["--context", context]
         process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -54,7 +63,7 @@ class PortForward:
         process.kill()
         process.wait(timeout=5)
         raise BackendError(
-            f"kubectl port-forward to svc/{service} did not start: "
+            f"kubectl port-forward to {target} did not start: "
             + ("; ".join(output)[-300:] or "no output")
         )
 

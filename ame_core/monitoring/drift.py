@@ -1,0 +1,126 @@
+"""Per-feature drift of current inputs against a reference, with Evidently's default tests.
+
+- numeric, reference of at most 1000 rows: two-sample Kolmogorov–Smirnov, drift when p < 0.05;
+  larger: Wasserstein distance divided by the reference's standard deviation, drift when > 0.1;
+- categorical, at most 1000 rows: chi-squared of the current counts against the reference's
+  proportions, drift when p < 0.05 (a category the reference never had is drift: p = 0);
+  larger: Jensen–Shannon distance of the two distributions, drift when > 0.1.
+
+`threshold` (FORMAT.md `monitoring.drift.threshold`) replaces the distance threshold; p-value tests
+keep 0.05. A missing value (None, NaN) is left out of both samples and counted.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+SMALL_REFERENCE = 1000  # rows: up to this, the p-value tests
+P_VALUE = 0.05
+DISTANCE = 0.1
+MIN_ROWS = 30  # current rows below which no verdict is given
+_STD_FLOOR = 0.001  # a constant reference feature: Evidently's floor for the norm
+
+
+@dataclass
+class FeatureDrift:
+    feature: str
+    kind: str  # numeric | categorical
+    method: str  # ks | wasserstein | chi2 | jensenshannon
+    statistic: float
+    p_value: float | None  # None for the distances
+    threshold: float
+    drifted: bool
+    reference_rows: int
+    current_rows: int
+    missing: int = 0  # current values that were None or not of the feature's kind
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def method_label(self) -> str:
+        return {
+            "ks": "Kolmogorov–Smirnov",
+            "wasserstein": "Wasserstein (norm.)",
+            "chi2": "chi-squared",
+            "jensenshannon": "Jensen–Shannon",
+        }[self.method]
+
+
+def numeric(
+    feature: str,
+    reference: Sequence[float],
+    current: Sequence[float],
+    *,
+    threshold: float = DISTANCE,
+    missing: int = 0,
+) -> FeatureDrift:
+    import numpy as np
+    from scipy import stats
+
+    ref = np.asarray(reference, dtype=float)
+    cur = np.asarray(current, dtype=float)
+    if len(ref) <= SMALL_REFERENCE:
+        result = stats.ks_2samp(ref, cur)
+        p = float(result.pvalue)
+        return FeatureDrift(
+            feature, "numeric", "ks", float(result.statistic), p, P_VALUE, p < P_VALUE,
+            len(ref), len(cur), missing,
+        )  # fmt: skip
+    norm = max(float(np.std(ref)), _STD_FLOOR)
+    distance = float(stats.wasserstein_distance(ref, cur)) / norm
+    return FeatureDrift(
+        feature, "numeric", "wasserstein", distance, None, threshold, distance > threshold,
+        len(ref), len(cur), missing,
+    )  # fmt: skip
+
+
+def categorical(
+    feature: str,
+    reference: Sequence[Any],
+    current: Sequence[Any],
+    *,
+    threshold: float = DISTANCE,
+    missing: int = 0,
+) -> FeatureDrift:
+    ref_counts, cur_counts = Counter(map(str, reference)), Counter(map(str, current))
+    keys = sorted(set(ref_counts) | set(cur_counts))
+    n_ref, n_cur = len(reference), len(current)
+    if n_ref <= SMALL_REFERENCE:
+        p, statistic = _chi2(keys, ref_counts, cur_counts, n_ref, n_cur)
+        return FeatureDrift(
+            feature, "categorical", "chi2", statistic, p, P_VALUE, p < P_VALUE,
+            n_ref, n_cur, missing,
+        )  # fmt: skip
+    from scipy.spatial.distance import jensenshannon
+
+    p_ref = [ref_counts[k] / n_ref for k in keys]
+    p_cur = [cur_counts[k] / n_cur for k in keys]
+    distance = float(jensenshannon(p_ref, p_cur))
+    distance = 0.0 if math.isnan(distance) else distance
+    return FeatureDrift(
+        feature, "categorical", "jensenshannon", distance, None, threshold, distance > threshold,
+        n_ref, n_cur, missing,
+    )  # fmt: skip
+
+
+def _chi2(
+    keys: list[str], ref: Counter[str], cur: Counter[str], n_ref: int, n_cur: int
+) -> tuple[float, float]:
+    """(p-value, statistic) of the current counts against the reference's proportions."""
+    from scipy import stats
+
+    scale = n_cur / n_ref
+    observed = [cur[k] for k in keys]
+    expected = [ref[k] * scale for k in keys]
+    if any(e == 0 and o > 0 for o, e in zip(observed, expected, strict=True)):
+        return 0.0, math.inf  # a category the reference never had
+    pairs = [(o, e) for o, e in zip(observed, expected, strict=True) if e > 0]
+    if len(pairs) < 2:
+        return 1.0, 0.0  # one category on both sides: nothing can differ
+    result = stats.chisquare([o for o, _ in pairs], [e for _, e in pairs])
+    return float(result.pvalue), float(result.statistic)
