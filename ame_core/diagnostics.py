@@ -130,6 +130,8 @@ CODES: dict[str, str] = {
     "AME306": "invalid percentage",
     "AME401": "serving option not supported yet",
     "AME402": "both ame.yml and ame.yaml exist",
+    "AME403": "`!pip` task without requirements.txt",
+    "AME404": "the script a command runs is not in the project",
     "AME500": "policy file cannot be used (not YAML/JSON, or not a valid JSON Schema)",
     "AME501": "team policy broken",
 }

@@ -53,6 +53,29 @@ def find_project_file(start: Path | None = None) -> Path:
     )
 
 
+def read_project_text(path: Path) -> str:
+    """The file's text, or a ProjectFileError with one line that says why not (the same words
+    for `ame lint` and for the commands that run a project)."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ProjectFileError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ProjectFileError(f"{path}: is a directory") from None
+    except OSError as exc:
+        raise ProjectFileError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = data[: exc.start]
+        line = before.count(b"\n") + 1
+        column = exc.start - (before.rfind(b"\n") + 1) + 1
+        raise ProjectFileError(
+            f"{path}:{line}:{column}: not UTF-8 (byte 0x{data[exc.start]:02x}); "
+            "save the file as UTF-8"
+        ) from None
+
+
 def git_root(start: Path) -> Path | None:
     here = start.resolve()
     for directory in (here, *here.parents):

@@ -41,24 +41,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def read_project_text(path: Path) -> str:
     """The file's text, or a UsageError with one line that says why not."""
+    from ame_core.project_files import ProjectFileError
+    from ame_core.project_files import read_project_text as read
+
     try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise UsageError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise UsageError(f"{path}: is a directory") from None
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        before = data[: exc.start]
-        line = before.count(b"\n") + 1
-        column = exc.start - (before.rfind(b"\n") + 1) + 1
-        raise UsageError(
-            f"{path}:{line}:{column}: not UTF-8 (byte 0x{data[exc.start]:02x}); "
-            "save the file as UTF-8"
-        ) from None
+        return read(path)
+    except ProjectFileError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def collect_files(paths: list[str], project_dir: str | None) -> list[Path]:
@@ -92,6 +81,13 @@ def display_path(path: Path) -> str:
     return str(path) if rel.startswith("..") and path.is_absolute() else rel
 
 
+def _clean_summary(paths: list[str]) -> str:
+    """The one line a clean run prints (text format): silence reads as "did it run?"."""
+    if len(paths) == 1:
+        return f"{paths[0]}: no problems\n"
+    return f"{len(paths)} files: no problems\n"
+
+
 def run(args: argparse.Namespace) -> int:
     from ame_core import __version__
     from ame_core.diagnostics import Diagnostic, Severity
@@ -120,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
         results.append((display_path(path), diagnostics))
 
     if args.format == "text":
-        output = format_text(results)
+        output = format_text(results) or _clean_summary([path for path, _ in results])
     elif args.format == "json":
         output = format_json(results)
     elif args.format == "github":

@@ -39,20 +39,19 @@ class LoadedProject:
 
 def load_project(project_dir: str | Path | None = None) -> LoadedProject:
     from ame_core.engine import analyze
-    from ame_core.project_files import ProjectFileError, find_project_file
+    from ame_core.project_files import ProjectFileError, find_project_file, read_project_text
     from ame_core.workspace import workspace_for
 
     try:
         path = find_project_file(Path(project_dir) if project_dir else None)
+        text = read_project_text(path)
     except ProjectFileError as exc:
         raise LoadError(str(exc)) from None
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise LoadError(f"{path}: cannot read: {exc}") from None
     analysis = analyze(text, str(path), workspace_for(path))
-    if analysis.project is None or analysis.errors:
-        errors = analysis.errors
+    # A team policy's errors (AME5xx) do not stop reading the project: the flows that start
+    # something check them on what they start (ame_core.policy.gate).
+    errors = [d for d in analysis.errors if not d.code.startswith("AME5")]
+    if analysis.project is None or errors:
         first = errors[0] if errors else None
         where = (
             f"{path}:{first.range.start_line + 1}:{first.range.start_col + 1}: " if first else ""

@@ -103,9 +103,24 @@ def make_client() -> LanguageClient:
         client.registrations.extend(params.registrations)  # type: ignore[attr-defined]
 
     features[types.CLIENT_REGISTER_CAPABILITY] = register_capability
+
+    def refresh(client: LanguageClient, params: None) -> None:
+        client.refreshes += 1  # type: ignore[attr-defined]
+
+    features[types.WORKSPACE_DIAGNOSTIC_REFRESH] = refresh
+
+    def show_document(
+        client: LanguageClient, params: types.ShowDocumentParams
+    ) -> types.ShowDocumentResult:
+        client.shown.append(params)  # type: ignore[attr-defined]
+        return types.ShowDocumentResult(success=True)
+
+    features[types.WINDOW_SHOW_DOCUMENT] = show_document
     register_lsp_features(client, features)
     client.published = []  # type: ignore[attr-defined]
     client.registrations = []  # type: ignore[attr-defined]
+    client.refreshes = 0  # type: ignore[attr-defined]
+    client.shown = []  # type: ignore[attr-defined]
     return client
 
 
@@ -114,6 +129,13 @@ def make_workspace(root: Path) -> dict[str, Path]:
     (root / "app").mkdir(parents=True, exist_ok=True)
     (root / "shared" / "ame.yml").write_text(SHARED)
     (root / "app" / "ame.yml").write_text(APP)
+    # The files the tasks run (a missing one is a warning: AME403, AME404).
+    for folder, names in (
+        ("shared", ("requirements.txt", "prepare.py")),
+        ("app", ("requirements.txt", "fetch.py", "train.py")),
+    ):
+        for name in names:
+            (root / folder / name).touch()
     return {"shared": root / "shared" / "ame.yml", "app": root / "app" / "ame.yml"}
 
 

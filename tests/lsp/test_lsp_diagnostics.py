@@ -49,6 +49,7 @@ def _new_file(ws: dict[str, Path], name: str, text: str) -> Path:
     path = ws["app"].parent.parent / name / "ame.yml"
     path.parent.mkdir(exist_ok=True)
     path.write_text(text)
+    (path.parent / "requirements.txt").touch()  # `!pip` needs one (else AME403)
     return path
 
 
