@@ -39,6 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("name", metavar="NAME")
     p.add_argument("--no-deploy", action="store_true", help="skip autoDeploy for this training")
     p.add_argument("--no-validate", action="store_true", help="do not validate the new version")
+    _ignore_policy_option(p)
     _flow_options(p)
     p.set_defaults(func=_guard(cmd_train))
 
@@ -52,6 +53,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("name", metavar="NAME")
     _version_options(p)
     p.add_argument("--force", action="store_true", help="deploy even if not validated or failed")
+    _ignore_policy_option(p)
     p.add_argument(
         "--dry-run", action="store_true", help="print what would be deployed (cluster manifests)"
     )
@@ -266,7 +268,33 @@ def _flow(args: argparse.Namespace, kind: str, params: dict[str, Any], summary: 
     lifecycle = _open(args)
     model = lifecycle.project.model(args.name)  # an unknown model is refused here, at once
     check_startable(kind, model, lifecycle.backend)
+    if kind in ("train", "deploy"):
+        _policy_gate(args, lifecycle.project, model, kind, params)
     return start_and_follow(args, lifecycle, kind, args.name, params, summary)
+
+
+def _ignore_policy_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--ignore-policy",
+        action="store_true",
+        help="go on although a team policy forbids it (recorded on the flow and its runs)",
+    )
+
+
+def _policy_gate(
+    args: argparse.Namespace, project: Any, model: Any, kind: str, params: dict[str, Any]
+) -> None:
+    """Refuse a model flow a team policy forbids, unless --ignore-policy (then recorded)."""
+    from ame_core.lifecycle import LifecycleError
+    from ame_core.policy.gate import model_paths, refusal
+
+    if getattr(args, "ignore_policy", False):
+        params["policy_ignored"] = True
+        return
+    what = f"{'training' if kind == 'train' else 'deploying'} model '{model.name}'"
+    refused = refusal(project.analysis, model_paths(model, project.resolver), what)
+    if refused:
+        raise LifecycleError(refused)
 
 
 def _version_params(args: argparse.Namespace) -> dict[str, Any]:

@@ -35,6 +35,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--allow-dirty", action="store_true", help="run uncommitted changes (kubernetes backend)"
     )
     p_run.add_argument("--json", action="store_true", help="print the run record as JSON")
+    p_run.add_argument(
+        "--ignore-policy",
+        action="store_true",
+        help="run although a team policy forbids it (recorded on the run)",
+    )
     p_run.set_defaults(func=run_task_run)
 
     runs = subparsers.add_parser("runs", help="list runs", description="List runs, newest first.")
@@ -199,6 +204,28 @@ def _prepared_task(args: argparse.Namespace) -> tuple[Path, str, Any]:
     return loaded.dir, loaded.name, resolved
 
 
+def _policy_tags(args: argparse.Namespace) -> dict[str, str]:
+    """Refuse a task a team policy forbids (UsageError); the run's tags for --ignore-policy."""
+    from ame_core.policy.gate import IGNORED_TAG, has_policies, refusal, task_paths
+    from ame_core.runtime.loading import LoadError
+    from ame_core.runtime.prepared import find_project_file
+
+    if args.ignore_policy:
+        return {IGNORED_TAG: "true"}
+    path = find_project_file(Path(args.project) if args.project else None)
+    if path is None or not has_policies(path):
+        return {}
+    loaded = _load(args)
+    try:
+        resolved = loaded.resolve(args.name)
+    except LoadError as exc:
+        raise UsageError(str(exc)) from None
+    refused = refusal(loaded.analysis, task_paths(resolved), f"running task '{args.name}'")
+    if refused:
+        raise UsageError(refused)
+    return {}
+
+
 def run_task_run(args: argparse.Namespace) -> int:
     from ame_core.runtime.backend import BackendError, RunContext
     from ame_core.runtime.loading import LoadError
@@ -236,6 +263,7 @@ def run_task_run(args: argparse.Namespace) -> int:
         except BackendError as exc:
             raise UsageError(str(exc)) from None
         return 0
+    tags = _policy_tags(args)
     if chosen == "local":
         project_dir, project_name, task = _prepared_task(args)
     else:
@@ -248,6 +276,7 @@ def run_task_run(args: argparse.Namespace) -> int:
     backend = _backend(args, project_dir)
     context = RunContext(project_dir, project_name, _tracking_uri(args, project_dir))
     context.allow_dirty = args.allow_dirty  # type: ignore[attr-defined]  # read by kubernetes
+    context.tags.update(tags)
     try:
         record = backend.submit(task, context)
     except BackendError as exc:

@@ -80,6 +80,7 @@ def _validate(engine: FlowEngine, step: StepRecord, *, reuse_verdict: bool) -> s
             step.result.update({"verdict": verdict.status, "validation_run": verdict.run_id})
             return f"{name} v{version} already {verdict.status} validation"
     context = lifecycle.validation_context(name, version)
+    _policy_ignored(engine, context)
     run = engine.run_and_wait(
         step,
         lambda env: lifecycle.submit_slot(model.validation, "validation", _with(context, env)),
@@ -95,6 +96,14 @@ def _validate(engine: FlowEngine, step: StepRecord, *, reuse_verdict: bool) -> s
             return note + why
         raise StepFailed(note + why)
     return note
+
+
+def _policy_ignored(engine: FlowEngine, context: Any) -> None:
+    """A flow started with --ignore-policy says so on each run it starts (an MLflow tag)."""
+    if engine.record.params.get("policy_ignored"):
+        from ame_core.policy.gate import IGNORED_TAG
+
+        context.tags[IGNORED_TAG] = "true"
 
 
 def _with(context: Any, env: dict[str, str]) -> Any:
@@ -144,6 +153,7 @@ def train_run(engine: FlowEngine, step: StepRecord) -> str:
     from ame_core.lifecycle import training_env
 
     context = lifecycle.context("training", name, env=training_env(name))
+    _policy_ignored(engine, context)
     run = engine.run_and_wait(
         step, lambda env: lifecycle.submit_slot(model.training, "training", _with(context, env))
     )

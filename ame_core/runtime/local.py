@@ -117,6 +117,7 @@ class LocalBackend(Backend):
                 "project_dir": str(self.project_dir),
                 "tracking_uri": context.tracking_uri,
                 "context_env": dict(context.env),
+                "tags": dict(context.tags),
             },
         )
         if task.is_pipeline:

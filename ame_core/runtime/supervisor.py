@@ -154,6 +154,7 @@ class Supervisor:
                 rec.id,
                 kind=rec.kind,
                 parent_run_id=parent_mlflow,
+                tags=rec.extra.get("tags") or None,
             )
         except TrackingError as exc:
             return self.finish(RunStatus.FAILED, str(exc))
@@ -314,7 +315,13 @@ class Supervisor:
         if not rec.mlflow_run_id:
             try:
                 mlflow_run_id, experiment_id = start_task_run(
-                    uri, self.project_dir, rec.project, rec.task, rec.id, kind="pipeline"
+                    uri,
+                    self.project_dir,
+                    rec.project,
+                    rec.task,
+                    rec.id,
+                    kind="pipeline",
+                    tags=rec.extra.get("tags") or None,
                 )
             except TrackingError as exc:
                 return self.finish(RunStatus.FAILED, str(exc))
@@ -326,6 +333,7 @@ class Supervisor:
             tracking_uri=uri,
             env=rec.extra.get("context_env") or {},
             parent_id=rec.id,
+            tags=dict(rec.extra.get("tags") or {}),
         )
         groups: list[list[str]] = list(self.record.extra.get("groups") or [])
         for index, step in enumerate(resolved.steps):

@@ -297,7 +297,7 @@ class KubernetesBackend(Backend):
                 run_id,
                 kind=kind,
                 parent_run_id=parent,
-                tags={"ame.backend": "kubernetes", "ame.namespace": self.namespace},
+                tags={"ame.backend": "kubernetes", "ame.namespace": self.namespace, **context.tags},
             )
         except TrackingError as exc:
             raise BackendError(str(exc)) from None
