@@ -70,7 +70,26 @@ def register(server: AmeLanguageServer) -> None:
     )
     @safe(server, "completion", lambda: types.CompletionList(is_incomplete=False, items=[]))
     def completion(ls: AmeLanguageServer, params: types.CompletionParams) -> types.CompletionList:
-        return complete(ls, params.text_document.uri, params.position)
+        result = complete(ls, params.text_document.uri, params.position)
+        if "\r\n" in (ls.text(params.text_document.uri) or ""):
+            _use_crlf(result.items)
+        return result
+
+
+def _use_crlf(items: list[types.CompletionItem]) -> None:
+    """A CRLF document gets CRLF line breaks in what completion inserts (else mixed endings)."""
+
+    def crlf(text: str) -> str:
+        return text.replace("\r\n", "\n").replace("\n", "\r\n")
+
+    for item in items:
+        if item.insert_text:
+            item.insert_text = crlf(item.insert_text)
+        edit = item.text_edit
+        if edit is not None:
+            edit.new_text = crlf(edit.new_text)
+        for extra in item.additional_text_edits or []:
+            extra.new_text = crlf(extra.new_text)
 
 
 def complete(server: AmeLanguageServer, uri: str, position: types.Position) -> types.CompletionList:

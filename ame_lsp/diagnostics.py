@@ -1,13 +1,17 @@
-"""Diagnostics: pushed per URI after a debounce, and pulled (`textDocument/diagnostic`).
+"""Diagnostics: pushed per URI after a debounce, or pulled (`textDocument/diagnostic`), never
+both (a client that gets both shows every diagnostic twice, as Neovim 0.11 did).
 
-A push is published only for the version it was computed from, and only if that is still the
-document's version; closing (or deleting) a file clears its diagnostics.
+Pull is used when the client can pull and can be told to pull again
+(`workspace/diagnostic/refresh`), which a change in another file needs; else the server pushes
+and does not offer pull. A push is published only for the version it was computed from, and only
+if that is still the document's version; closing (or deleting) a file clears its diagnostics.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lsprotocol import types
@@ -25,7 +29,40 @@ _TAGS = {
 _DOCS = "https://github.com/ame/ame-console/blob/main/docs/format.md"
 
 
-def to_lsp(server: AmeLanguageServer, lines: list[str], diagnostic: Diagnostic) -> types.Diagnostic:
+def client_pulls(capabilities: types.ClientCapabilities) -> bool:
+    text = capabilities.text_document
+    workspace = capabilities.workspace
+    refresh = workspace.diagnostics if workspace is not None else None
+    return bool(
+        text is not None
+        and text.diagnostic is not None
+        and refresh is not None
+        and refresh.refresh_support
+    )
+
+
+def _related(
+    server: AmeLanguageServer, uri: str, lines: list[str], diagnostic: Diagnostic
+) -> list[types.DiagnosticRelatedInformation] | None:
+    out = []
+    for related in diagnostic.related:
+        # Another file's range is in its own lines (read only then: related is rare).
+        target = server.uri_of(related.path) if related.path else uri
+        target_lines = lines if not related.path else server.lines(target)
+        out.append(
+            types.DiagnosticRelatedInformation(
+                location=types.Location(
+                    uri=target, range=server.positions.range(target_lines, related.range)
+                ),
+                message=related.message,
+            )
+        )
+    return out or None
+
+
+def to_lsp(
+    server: AmeLanguageServer, lines: list[str], diagnostic: Diagnostic, uri: str = ""
+) -> types.Diagnostic:
     return types.Diagnostic(
         range=server.positions.range(lines, diagnostic.range),
         message=diagnostic.message,
@@ -34,6 +71,7 @@ def to_lsp(server: AmeLanguageServer, lines: list[str], diagnostic: Diagnostic) 
         source="ame",
         tags=[_TAGS[t] for t in diagnostic.tags if t in _TAGS] or None,
         data={"fixes": len(diagnostic.fixes)},
+        related_information=_related(server, uri, lines, diagnostic) if uri else None,
     )
 
 
@@ -45,6 +83,8 @@ class DiagnosticsManager:
         self.published: dict[str, int | None] = {}
         self.previous: dict[str, object] = {}  # uri → incremental.Previous
         self.last_path = ""
+        self.push = True  # else the client pulls (see client_pulls)
+        self._refresh: asyncio.Task[None] | None = None
 
     def set_debounce(self, value: object) -> None:
         try:
@@ -54,7 +94,10 @@ class DiagnosticsManager:
         self.debounce_ms = max(0, min(ms, 10_000))
 
     def schedule(self, uri: str, *, immediate: bool = False) -> None:
-        """(Re)start the debounce timer of a document; the last edit wins."""
+        """(Re)start the debounce timer of a document; the last edit wins. A pulling client
+        asks by itself after its own edits."""
+        if not self.push:
+            return
         old = self._pending.pop(uri, None)
         if old is not None:
             old.cancel()
@@ -103,8 +146,12 @@ class DiagnosticsManager:
         found = await self.engine_diagnostics(uri, text)
         if found is None:
             return None
+        if uri.startswith("file:"):
+            from ame_core.place_checks import place_diagnostics
+
+            found = [*place_diagnostics(Path(self.server.path_of(uri))), *found]
         lines = text.split("\n")
-        return [to_lsp(self.server, lines, d) for d in found]
+        return [to_lsp(self.server, lines, d, uri) for d in found]
 
     async def engine_diagnostics(self, uri: str, text: str) -> list[Diagnostic] | None:
         """The engine's diagnostics for `text`: from the full analysis when there is one, else
@@ -146,12 +193,32 @@ class DiagnosticsManager:
         """The file's context changed (another project it uses): no incremental re-check."""
         self.previous.pop(uri, None)
 
+    def context_changed(self, uri: str) -> None:
+        """Another file (or the workspace folders) changed what this open file's checks see."""
+        self.forget(uri)
+        if self.push:
+            self.schedule(uri)
+        elif self._refresh is None or self._refresh.done():
+            # One refresh for a burst of changes: the client then pulls every open file.
+            self._refresh = asyncio.get_running_loop().create_task(self._ask_to_pull())
+
+    async def _ask_to_pull(self) -> None:
+        await asyncio.sleep(self.debounce_ms / 1000)
+        try:
+            await self.server.workspace_diagnostic_refresh_async(None)
+        except Exception as exc:  # the client said it can; if it cannot, nothing breaks
+            from ame_lsp.safety import log
+
+            log.warning("workspace/diagnostic/refresh failed: %s", exc)
+
     def clear(self, uri: str) -> None:
         old = self._pending.pop(uri, None)
         if old is not None:
             old.cancel()
         self.published.pop(uri, None)
         self.previous.pop(uri, None)
+        if not self.push:
+            return  # a pulling client drops a closed file's diagnostics itself
         self.server.text_document_publish_diagnostics(
             types.PublishDiagnosticsParams(uri=uri, diagnostics=[])
         )

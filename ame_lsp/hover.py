@@ -245,14 +245,10 @@ def _reference(
     if target is None:
         return f"**{kind} {ref}**: not found in the workspace", span
     path, definition, lines = target
-    snippet = lines[definition.range.start_line : definition.range.end_line + 1]
+    snippet = _item_lines(lines, definition.range)
+    more = "\n# …" if len(snippet) > PREVIEW_LINES else ""
     snippet = _dedent(snippet[:PREVIEW_LINES])
-    more = (
-        "\n# …" if definition.range.end_line - definition.range.start_line >= PREVIEW_LINES else ""
-    )
-    import os
-
-    where = f"{os.path.basename(os.path.dirname(path)) or path}/{os.path.basename(path)}"
+    where = _where(path)
     text = (
         f"**{kind} {definition.project}.{definition.name}** — {where}, line "
         f"{definition.name_range.start_line + 1}\n\n```yaml\n"
@@ -263,13 +259,35 @@ def _reference(
     return text, span
 
 
+def _where(path: str) -> str:
+    """`folder/ame.yml` for a file; an untitled document's URI as it is."""
+    import os
+
+    if "://" in path or path.startswith("untitled:"):
+        return path
+    return f"{os.path.basename(os.path.dirname(path)) or path}/{os.path.basename(path)}"
+
+
+def _item_lines(lines: list[str], rng: Any) -> list[str]:
+    """The definition's own lines: its range ends where the next item starts (the parser's end
+    mark), which is not part of it; trailing blank lines go too."""
+    end = rng.end_line if rng.end_col > 0 else rng.end_line - 1
+    out = [x.rstrip("\r") for x in lines[rng.start_line : max(end, rng.start_line) + 1]]
+    first = out[0] if out else ""
+    indent = len(first) - len(first.lstrip(" "))
+    if len(out) > 1:
+        last = out[-1]
+        if last.strip() and len(last) - len(last.lstrip(" ")) <= indent:
+            out.pop()  # the next sibling's first line
+    while len(out) > 1 and not out[-1].strip():
+        out.pop()
+    return out
+
+
 def _dedent(lines: list[str]) -> list[str]:
+    """Shift to column 0, keeping an item's `- ` (the preview is the item as written)."""
     if not lines:
         return lines
-    first = lines[0]
-    stripped = first.lstrip(" ")
-    if stripped.startswith("- "):
-        lines = [" " * (len(first) - len(stripped)) + "  " + stripped[2:], *lines[1:]]
     widths = [len(x) - len(x.lstrip(" ")) for x in lines if x.strip()]
     cut = min(widths) if widths else 0
     return [x[cut:] for x in lines]

@@ -20,38 +20,17 @@ from typing import Any
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
-from pygls.protocol import LanguageServerProtocol
-from pygls.protocol.language_server import lsp_method
 
 from ame_core.engine import Analysis
 from ame_lsp import __version__
-from ame_lsp.diagnostics import DiagnosticsManager
+from ame_lsp.diagnostics import DiagnosticsManager, client_pulls
 from ame_lsp.positions import Positions
+from ame_lsp.protocol import AmeProtocol
 from ame_lsp.safety import safe
 from ame_lsp.workspace_index import OpenDoc, WorkspaceIndex, path_to_uri, uri_to_path
 
 log = logging.getLogger("ame_lsp")
 _PROJECT_LINE = re.compile(r"^(?:project|name)\s*:\s*['\"]?([A-Za-z0-9_-]+)", re.MULTILINE)
-
-
-class AmeProtocol(LanguageServerProtocol):
-    @lsp_method(types.INITIALIZE)
-    def lsp_initialize(self, params: types.InitializeParams) -> Any:
-        _prefer_utf32(params)
-        return (yield from super().lsp_initialize(params))
-
-
-def _prefer_utf32(params: types.InitializeParams) -> None:
-    """UTF-32 columns are ame_core's own; else UTF-16, which every client must support."""
-    general = params.capabilities.general
-    offered = list(general.position_encodings or []) if general is not None else []
-    choice = (
-        types.PositionEncodingKind.Utf32
-        if types.PositionEncodingKind.Utf32 in offered
-        else types.PositionEncodingKind.Utf16
-    )
-    if general is not None and offered:
-        general.position_encodings = [choice]
 
 
 class AmeLanguageServer(LanguageServer):
@@ -175,8 +154,7 @@ class AmeLanguageServer(LanguageServer):
         dependants = self.index.dependants(path, names)
         self.index.invalidate(dependants)
         for other in dependants:
-            self.diagnostics.forget(self.index.open[other].uri)
-            self.diagnostics.schedule(self.index.open[other].uri)
+            self.diagnostics.context_changed(self.index.open[other].uri)
 
     def did_open(self, params: types.DidOpenTextDocumentParams) -> None:
         doc = params.text_document
@@ -225,6 +203,23 @@ class AmeLanguageServer(LanguageServer):
                 self.index.read_disk(path)
             if path not in self.index.open:
                 self.recheck_dependants(path, old, self.index.text(path))
+            if change.type != types.FileChangeType.Changed:
+                # ame.yml beside ame.yaml (AME402) came or went.
+                sibling = os.path.join(
+                    os.path.dirname(path),
+                    "ame.yaml" if path.endswith("ame.yml") else "ame.yml",
+                )
+                if sibling in self.index.open:
+                    self.diagnostics.context_changed(self.index.open[sibling].uri)
+
+    def set_workspace_folders(self, roots: list[Path]) -> None:
+        """New workspace folders: files below removed ones go, files below added ones come, and
+        every open file is checked again in the new workspace."""
+        self.index.set_roots(roots)
+        self.index.rescan()
+        self.index.invalidate(list(self.index.open))
+        for doc in list(self.index.open.values()):
+            self.diagnostics.context_changed(doc.uri)
 
     def configure(self, settings: Any) -> None:
         """`{"debounceMs": N}`, also accepted nested under `ame` (and `ame.diagnostics`)."""
@@ -266,6 +261,7 @@ def create_server() -> AmeLanguageServer:
         )
         item = completion.completion_item if completion else None
         ls.snippets = bool(item and item.snippet_support)
+        ls.diagnostics.push = not client_pulls(params.capabilities)
 
     @server.feature(types.INITIALIZED)
     @safe(server, "initialized")
@@ -330,14 +326,12 @@ def create_server() -> AmeLanguageServer:
     @server.feature(types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
     @safe(server, "didChangeWorkspaceFolders")
     def folders(ls: AmeLanguageServer, params: types.DidChangeWorkspaceFoldersParams) -> None:
-        roots = [
-            r
-            for r in ls.index.roots
-            if path_to_uri(str(r)) not in {f.uri for f in params.event.removed}
-        ]
-        roots += [Path(uri_to_path(f.uri)) for f in params.event.added]
-        ls.index.set_roots(roots)
-        ls.index.scan()
+        # Compared as paths: clients spell the same folder's URI differently (a trailing `/`,
+        # percent-escapes).
+        removed = {Path(uri_to_path(f.uri.rstrip("/"))) for f in params.event.removed}
+        roots = [r for r in ls.index.roots if Path(r) not in removed]
+        roots += [Path(uri_to_path(f.uri.rstrip("/"))) for f in params.event.added]
+        ls.set_workspace_folders(roots)
 
     @server.feature(
         types.TEXT_DOCUMENT_DIAGNOSTIC,
@@ -412,7 +406,7 @@ def main(argv: list[str] | None = None) -> int:
         server.start_tcp(args.host, args.port)
     else:
         server.start_io()
-    return 0
+    return server.protocol.exit_code  # type: ignore[attr-defined]
 
 
 if __name__ == "__main__":
