@@ -145,7 +145,8 @@ def predict_file(
     try:
         predictions = loaded.predict(frame)
     except Exception as exc:
-        raise BatchError(f"{model} v{version} cannot score {input_path}: {one_line(exc)}") from None
+        why = _column_mismatch(loaded, frame) or one_line(exc)
+        raise BatchError(f"{model} v{version} cannot score {input_path}: {why}") from None
     write_table(with_predictions(frame, predictions), output_path)
     return BatchResult(
         model=model,
@@ -155,6 +156,32 @@ def predict_file(
         rows=len(frame),
         seconds=round(time.perf_counter() - start, 3),
     )
+
+
+def _column_mismatch(loaded: Any, frame: Any) -> str | None:
+    """What is wrong with the input's columns, from the model's signature (MLflow's own
+    message is a truncated dump of the data); None when the columns are not the problem."""
+    try:
+        schema = loaded.metadata.get_input_schema()
+        if schema is None or not schema.has_input_names():
+            return None
+        expected = [str(name) for name in schema.input_names()]
+        required = [str(name) for name in schema.required_input_names()]
+    except Exception:  # a model without a usable signature: MLflow's message it is
+        return None
+    have = [str(column) for column in frame.columns]
+    missing = [name for name in required if name not in have]
+    if not missing:
+        return None
+    return (
+        f"it has the columns {_names(have)}; the model expects {len(expected)}: "
+        f"{_names(expected)} (missing: {_names(missing)})"
+    )
+
+
+def _names(names: list[str], shown: int = 6) -> str:
+    text = ", ".join(repr(n) for n in names[:shown])
+    return text + (f", … ({len(names) - shown} more)" if len(names) > shown else "")
 
 
 @dataclass

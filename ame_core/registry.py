@@ -9,6 +9,7 @@ everything goes through MLflow's REST API (`ame_core.mlflow_rest`), without impo
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from types import SimpleNamespace
@@ -32,6 +33,18 @@ KEY_METRICS = ("accuracy", "f1", "roc_auc", "auc", "precision", "recall", "rmse"
 
 class RegistryError(Exception):
     """A registry problem the user can act on (unknown model or version, unreachable server)."""
+
+
+_VERSION_RE = re.compile(r"^[vV]?([1-9][0-9]*)$")
+
+
+def version_number(text: str) -> str:
+    """A registry version as MLflow wants it ("3"), from "3" or "v3" (how ame prints them);
+    a RegistryError in one line for anything else."""
+    match = _VERSION_RE.match(text.strip())
+    if match is None:
+        raise RegistryError(f"{text!r} is not a version number (give N or vN, e.g. 3)")
+    return match.group(1)
 
 
 @dataclass
@@ -248,8 +261,9 @@ class Registry:
         ]
 
     def version(self, model: str, version: str, with_metrics: bool = True) -> VersionInfo:
+        version = version_number(str(version))
         try:
-            mv = self.client.get_model_version(model, str(version))
+            mv = self.client.get_model_version(model, version)
         except Exception as exc:
             if _registry_error(exc) is None:
                 raise

@@ -141,6 +141,7 @@ def _guard(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namesp
         known += _optional_errors()
         os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
         try:
+            _check_versions(args)
             return fn(args)
         except (UsageError, BrokenPipeError):
             raise  # main() tells them
@@ -159,6 +160,23 @@ def _guard(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namesp
             return 1
 
     return run
+
+
+def _check_versions(args: argparse.Namespace) -> None:
+    """`--version` and `--to` as MLflow wants them ("3" from "3" or "v3"); anything else is a
+    usage error in one line, before MLflow is asked."""
+    from ame_core.registry import RegistryError, version_number
+
+    for attr, flag in (("version", "--version"), ("to", "--to")):
+        value = getattr(args, attr, None)
+        if value is None:
+            continue
+        try:
+            setattr(args, attr, version_number(str(value)))
+        except RegistryError:
+            raise UsageError(
+                f"{flag} {value!r}: not a version number (give N or vN, e.g. {flag} 3)"
+            ) from None
 
 
 def _project_unusable(exc: BaseException) -> bool:
@@ -573,6 +591,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
         args.alias,
     )
     check_files(batch.input, batch.output)
+    if args.output:
+        _check_output(args.output, batch.output)
     registry = lifecycle.registry
     if batch.version is None and batch.alias is None:
         # Default: the served version, else the latest.
@@ -588,3 +608,13 @@ def cmd_predict(args: argparse.Namespace) -> int:
             f"({result.seconds:.1f} s)"
         )
     return 0
+
+
+def _check_output(given: str, output: Any) -> None:
+    """An --output must go into a folder that exists (as a shell's `>` does): creating a
+    tree for a mistyped path would hide the mistake. (The project's batchInference output,
+    under the project, gets its folder created.)"""
+    if output.is_dir():
+        raise UsageError(f"--output {given} is a folder; give a file name in it")
+    if not output.parent.is_dir():
+        raise UsageError(f"--output {given}: no folder {output.parent} (create it first)")
