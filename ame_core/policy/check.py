@@ -21,7 +21,7 @@ from ame_core.policy.keywords import KEYWORDS, keyword_value_problem, policy_val
 from ame_core.policy.loading import Policy, PolicyProblem, PolicySet
 from ame_core.policy.locate import locate
 
-_CACHE_VERSION = "1"
+_CACHE_VERSION = "2"
 _SEVERITY = {"error": Severity.ERROR, "warning": Severity.WARNING, "info": Severity.INFORMATION}
 # keys whose values are maps of names to schemas, or plain data: not keywords
 _NAME_MAPS = {"properties", "patternProperties", "$defs", "definitions", "dependentSchemas"}
@@ -130,11 +130,17 @@ def _evaluate(policies: PolicySet, view: Any) -> list[dict[str, Any]]:
             continue
         for error in compiled.iter_errors(view):
             annotations = _annotations(policy.schema, error)
+            path = list(error.absolute_path)
+            # A rule on a key's name (`propertyNames`) is about that key: point at it.
+            on_key = "propertyNames" in error.absolute_schema_path and isinstance(
+                error.instance, str
+            )
             records.append(
                 {
                     "policy": policy.name,
                     "file": str(policy.path),
-                    "path": list(error.absolute_path),
+                    "path": [*path, error.instance] if on_key else path,
+                    "key": on_key,
                     "severity": annotations.get("x-ame-severity", "error"),
                     "text": annotations.get("x-ame-message") or _readable(error),
                     "rule": _rule_words(error),
@@ -256,7 +262,7 @@ def policy_diagnostics(
     from ame_core.views import resolved_view
 
     view = resolved_view(analysis)
-    merged: dict[tuple[Any, ...], dict[str, Any]] = {}
+    seen: set[Diagnostic] = set()
     for record in evaluate(policies, view, persist):
         if "problem" in record:
             out.append(
@@ -269,31 +275,25 @@ def policy_diagnostics(
         if _under_unresolved(view, path):
             continue  # a reference that does not resolve: AME2xx says so already
         place = locate(path, analysis.project, analysis.resolver, analysis.doc.view)
-        rng = source_range(analysis.doc, place.path)
-        key = (rng, record["severity"], record["text"], record["policy"])
-        entry = merged.setdefault(
-            key, {"record": record, "subjects": [], "related": [], "source": place.source}
-        )
-        if place.subject not in entry["subjects"]:
-            entry["subjects"].append(place.subject)
+        subject = place.subject
+        if place.source:
+            subject += f" (value from {place.source})"
+        related: tuple[Related, ...] = ()
         if place.user is not None:
             user_range = source_range(analysis.doc, place.user[0])
-            related = Related(f"{place.user[1]} uses this value", user_range)
-            if related not in entry["related"]:
-                entry["related"].append(related)
-    for (rng, severity, text, policy), entry in merged.items():
-        subject = ", ".join(entry["subjects"])
-        if entry["source"]:
-            subject += f" (value from {entry['source']})"
-        out.append(
-            Diagnostic(
-                "AME501",
-                _SEVERITY.get(severity, Severity.ERROR),
-                f"{subject}: {text} [policy {policy}]",
-                rng,
-                related=tuple(entry["related"]),
-            )
+            related = (Related(f"{place.user[1]} uses this value", user_range),)
+        # One diagnostic per place that uses a value: a template's line may carry several,
+        # each naming its task (the language server re-checks them with the task's item).
+        diagnostic = Diagnostic(
+            "AME501",
+            _SEVERITY.get(record["severity"], Severity.ERROR),
+            f"{subject}: {record['text']} [policy {record['policy']}]",
+            source_range(analysis.doc, place.path, key=bool(record.get("key"))),
+            related=related,
         )
+        if diagnostic not in seen:
+            seen.add(diagnostic)
+            out.append(diagnostic)
     return out
 
 
@@ -319,7 +319,7 @@ def _under_unresolved(view: Any, path: tuple[Any, ...]) -> bool:
     return False
 
 
-def source_range(doc: Any, path: tuple[Any, ...]) -> Range:
+def source_range(doc: Any, path: tuple[Any, ...], key: bool = False) -> Range:
     """The value at a path: a scalar itself, a mapping entry by its key, a list item by its
     first line (a task's problem belongs on its first line, not its whole body)."""
     import yaml
@@ -327,7 +327,7 @@ def source_range(doc: Any, path: tuple[Any, ...]) -> Range:
     from ame_core.document import first_line_range, node_range
 
     node = doc.node_at(path)
-    if node is None:
+    if node is None or key:
         return doc.range_of(path, key=True)
     if isinstance(node, yaml.ScalarNode):
         return node_range(node)
