@@ -13,6 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
 from ame_tui.services.errors import one_line
+from ame_tui.services.smoke import SPELLINGS
 from ame_tui.workers import background
 
 
@@ -99,10 +100,8 @@ class SmokeScreen(ModalScreen[Any]):
                 )
             )
             yield Static("loading the model's input example …", id="smoke-note")
-            yield Input(
-                placeholder='a row: [1.0, 2.0, …] or {"col": value} or a full body',
-                id="smoke-input",
-            )
+            yield Input(placeholder="a row: 1, 2.5, 3", id="smoke-input")
+            yield Static(Text(f"takes  {SPELLINGS}", style="grey50"), id="smoke-spellings")
             yield Static("", id="smoke-answer")
 
     def on_mount(self) -> None:

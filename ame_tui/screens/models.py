@@ -171,7 +171,7 @@ class ModelsView(PolledView):
             if flow_row not in {mv.version for mv in versions}:
                 flow_row = versions[0].version if versions else ""
             if not versions:
-                note = "loading …" if not self.loaded else "no versions yet: t trains"
+                note = "waiting for MLflow …" if not self.loaded else "no versions yet: t trains"
                 cells = (Text(model.name, "bold"), "—", "", "", Text(note, "grey50"), "", "", "")
                 rows.append((f"{model.name}/", (*cells, flow_cell(flow))))
             for mv in versions:
@@ -188,6 +188,12 @@ class ModelsView(PolledView):
             text.append(", ".join(parts), style="grey50")
         if self.error:
             text.append(f"  MLflow: {self.error} (showing what was last read)", style="red")
+        elif not self.loaded:  # ame.yml is read: what takes the time is MLflow
+            text = Text(f" {len(info.models)} models │ ")
+            text.append(
+                f"asking MLflow ({self.ame.ctx.mlflow_display}) for their versions …",
+                style="yellow",
+            )
         summary.update(text)
         self._show_history()
 

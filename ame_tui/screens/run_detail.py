@@ -366,13 +366,11 @@ class RunDetailScreen(View):
             self.query_one("#params-table", DataTable),
             [(k, (k, v)) for k, v in sorted(data.params.items())],
         )
-        sync_rows(
-            self.query_one("#artifacts-table", DataTable),
-            [
-                (p, (p + ("/" if d else ""), "" if d or s is None else _size(s)))
-                for p, s, d in data.artifacts
-            ],
-        )
+        artifacts = [(p, (p + ("/" if d else ""), _size_cell(s, d))) for p, s, d in data.artifacts]
+        if not artifacts:
+            note = Text("no artifacts: this run logged none", style="grey50")
+            artifacts = [("(none)", (note, ""))]
+        sync_rows(self.query_one("#artifacts-table", DataTable), artifacts)
 
     # --- actions --------------------------------------------------------------------------------
 
@@ -403,6 +401,13 @@ class RunDetailScreen(View):
             step_id = selected_key(event.data_table)
             if step_id:
                 self.ame.open_run(step_id)
+
+
+def _size_cell(size: int | str | None, is_dir: bool) -> str:
+    """A file's size; a folder has none, a logged model's folder says what it is."""
+    if isinstance(size, str):
+        return size
+    return "" if is_dir or size is None else _size(size)
 
 
 def _size(size: int) -> str:

@@ -7,6 +7,7 @@ to the console. Nothing here knows which backend it has. Blocking: call from a w
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from ame_tui.services.project import ProjectInfo, resolve_task
@@ -127,6 +128,8 @@ def check_deployable(ctx: AppContext, info: ProjectInfo, model: str, version: st
             .replace("; use --force to deploy it anyway", "")
             .replace(", or use --force to deploy it anyway", "")
         )
+        # the CLI's hint, said as the console does it: a key, not a shell command
+        text = re.sub(r"run `ame model validate [^`]*` first", "press v in Models first", text)
         raise NeedsForce(text) from exc
 
 

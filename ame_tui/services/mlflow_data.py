@@ -30,7 +30,8 @@ class RunData:
     params: dict[str, str] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
     history: dict[str, list[float]] = field(default_factory=dict)
-    artifacts: list[tuple[str, int | None, bool]] = field(default_factory=list)
+    # (path, size, is a folder); a logged model's own row has its name where the size goes
+    artifacts: list[tuple[str, int | str | None, bool]] = field(default_factory=list)
 
 
 _clients: dict[str, Any] = {}
@@ -127,6 +128,7 @@ def run_data(uri: str, run_id: str, history: bool = True, artifacts: bool = True
             data.history[key] = [float(m.value) for m in points]
     if artifacts:
         data.artifacts = _artifacts(mlflow_client, run_id)
+        data.artifacts += _logged_models(mlflow_client, run.info.experiment_id, run_id)
     return data
 
 
@@ -164,7 +166,82 @@ def _rest_run_data(api: Any, run_id: str, history: bool, artifacts: bool) -> Run
             data.history[key] = [float(m["value"]) for m in points]
     if artifacts:
         data.artifacts = _rest_artifacts(api, run_id)
+        data.artifacts += _rest_logged_models(api, str(info.get("experiment_id") or ""), run_id)
     return data
+
+
+# MLflow 3 keeps a model logged by a run as a "logged model" of the experiment, with its files
+# under `models/m-…/artifacts` of the experiment's store, not among the run's artifacts. They
+# are shown as `models/m-…/` (the layout on disk) with the model's name.
+
+
+def _logged_models(mlflow_client: Any, experiment_id: str, run_id: str) -> list[Any]:
+    try:
+        models = mlflow_client.search_logged_models(
+            experiment_ids=[experiment_id], filter_string=f"source_run_id = '{run_id}'"
+        )
+    except AttributeError:  # an MLflow before 3: models are run artifacts
+        return []
+    out: list[Any] = []
+    for model in models:
+        out += _model_tree(
+            model.model_id,
+            model.name,
+            lambda path, m=model.model_id: [
+                (f.path, f.file_size, f.is_dir)
+                for f in mlflow_client.list_logged_model_artifacts(m, path)
+            ],
+        )
+    return out
+
+
+def _rest_logged_models(api: Any, experiment_id: str, run_id: str) -> list[Any]:
+    from ame_core.mlflow_rest import RestError
+
+    try:
+        found = api.post(
+            "logged-models/search",
+            {"experiment_ids": [experiment_id], "filter": f"source_run_id = '{run_id}'"},
+        )
+    except RestError as exc:
+        if exc.status == 404:  # a server before MLflow 3
+            return []
+        raise
+    out: list[Any] = []
+    for model in found.get("models") or []:
+        info = model.get("info") or {}
+        model_id = str(info.get("model_id") or "")
+
+        def listing(path: str | None, m: str = model_id) -> list[tuple[str, int | None, bool]]:
+            answer = api.get(
+                f"logged-models/{m}/artifacts/directories", artifact_directory_path=path
+            )
+            return [
+                (
+                    f["path"],
+                    None if f.get("is_dir") else int(f.get("file_size") or 0),
+                    bool(f.get("is_dir")),
+                )
+                for f in answer.get("files") or []
+            ]
+
+        if model_id:
+            out += _model_tree(model_id, str(info.get("name") or ""), listing)
+    return out
+
+
+def _model_tree(model_id: str, name: str, listing: Any, limit: int = 100) -> list[Any]:
+    """A logged model's files below `models/<id>/`, its own row first (named, as a folder)."""
+    root = f"models/{model_id}"
+    out: list[Any] = [(root, f"logged model {name}" if name else "logged model", True)]
+    pending: list[tuple[str | None, int]] = [(None, 0)]
+    while pending and len(out) < limit:
+        path, depth = pending.pop(0)
+        for item_path, size, is_dir in listing(path):
+            out.append((f"{root}/{item_path}", size, is_dir))
+            if is_dir and depth < 2:
+                pending.append((item_path, depth + 1))
+    return [out[0], *sorted(out[1:])]
 
 
 def _rest_artifacts(api: Any, run_id: str, limit: int = 200) -> list[tuple[str, int | None, bool]]:

@@ -22,14 +22,47 @@ class SmokeResult:
     answer: str
 
 
+SPELLINGS = '1, 2.5, "a"  ·  1,2; 3,4 (rows)  ·  [1, 2.5]  ·  {"col": 1}  ·  a full body'
+
+
+def _bare_rows(text: str) -> list[list[Any]] | None:
+    """`1, 2.5, abc` (one row) or `1,2; 3,4` (rows): each value JSON if it parses, else the
+    text itself; None when that is not what was typed."""
+    rows = []
+    for part in text.split(";"):
+        if not part.strip():
+            continue
+        row = []
+        for cell in part.split(","):
+            cell = cell.strip()
+            if not cell:
+                return None
+            try:
+                row.append(json.loads(cell))
+            except json.JSONDecodeError:
+                row.append(cell.strip("'"))
+        rows.append(row)
+    return rows or None
+
+
 def typed_payload(text: str, columns: list[str] | None = None) -> dict[str, Any]:
     """What the user typed, as an /invocations body. Accepts a full body
-    (`{"dataframe_split": ...}`), one row as a list (`[1, 2, 3]`, with the example's
-    columns), one row as a mapping, or several rows. Raises ValueError with the reason."""
+    (`{"dataframe_split": ...}`), one row as bare values (`1, 2, 3`) or a list (`[1, 2, 3]`,
+    with the example's columns), one row as a mapping, or several rows (`1,2; 3,4` or a list
+    of lists). Raises ValueError with the reason and the spellings taken."""
+    text = text.strip()
+    if not text:
+        raise ValueError(f"type a row: {SPELLINGS}")
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ValueError(f"not JSON: {exc.msg} at column {exc.colno}") from exc
+        if text[0] in "[{":
+            raise ValueError(f"not JSON: {exc.msg} at column {exc.colno}") from exc
+        value = _bare_rows(text)
+        if value is None:
+            raise ValueError(f"not a row: {text!r}; type {SPELLINGS}") from exc
+    if not isinstance(value, (dict, list)):
+        value = [value]  # one bare value: a row of one
     if isinstance(value, dict):
         if any(k in value for k in ("dataframe_split", "dataframe_records", "inputs", "instances")):
             return value
@@ -42,7 +75,7 @@ def typed_payload(text: str, columns: list[str] | None = None) -> dict[str, Any]
                     raise ValueError(f"a row needs {len(columns)} values, got {len(row)}")
             return {"dataframe_split": {"columns": columns, "data": rows}}
         return {"inputs": rows}
-    raise ValueError("type a JSON row: a list of values or a mapping of column to value")
+    raise ValueError(f"type a row: {SPELLINGS}")
 
 
 def _is_v2_request(payload: dict[str, Any]) -> bool:
