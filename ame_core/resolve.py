@@ -146,6 +146,11 @@ class Workspace:
     def project_names(self) -> list[str]:
         return sorted(self._known)
 
+    def missing_hint(self) -> str:
+        """What to add to "no project 'x' in the workspace": where the workspace looked and
+        how to widen it (empty where the user does not choose the workspace)."""
+        return ""
+
 
 @dataclass(frozen=True, slots=True)
 class ResolveProblem:
@@ -241,6 +246,8 @@ class Resolver:
             suggestion = _closest(ref.project, known)
             hint = f"; did you mean '{suggestion}'?" if suggestion else ""
             where = f" (known: {', '.join(known)})" if known and not suggestion else ""
+            if not suggestion:
+                where += self.workspace.missing_hint()
             raise ResolveError(
                 ResolveProblem(
                     "AME206",

@@ -59,6 +59,15 @@ class FileWorkspace(Workspace):
         self._scan()
         return super().project_names()
 
+    def missing_hint(self) -> str:
+        # Outside a git repository the workspace is the project's own folder: say so, and how
+        # to point at the folder that holds the other project.
+        looked = ", ".join(str(r) for r in self._roots) or "nowhere"
+        return (
+            f"; looked below {looked}: add the folder that holds it to AME_PATH "
+            "(`ame lint` and `ame show` also take --workspace DIR)"
+        )
+
 
 def workspace_for(
     project_file: Path, root: Path | None = None, extra: Iterable[Path] = ()

@@ -29,10 +29,17 @@ def register(subparsers: Any) -> None:
     check.set_defaults(func=run_check)
     cluster.set_defaults(func=lambda args: _help(cluster))
 
+    from ame_core.cli.run_cmds import add_scheduler_actions
+
     schedule = subparsers.add_parser(
-        "schedule", help="tasks with triggers.schedule as Kubernetes CronJobs"
+        "schedule",
+        help="scheduled tasks: the local scheduler, or Kubernetes CronJobs",
+        description="Tasks with `triggers.schedule` (and models' monitoring schedules). "
+        "Locally the scheduler starts them: `run` (foreground), `start`, `stop`, `status`. "
+        "On a cluster they are CronJobs: `apply`, `list`, `delete`.",
     )
     schedule_sub = schedule.add_subparsers(dest="schedule_command", metavar="COMMAND")
+    add_scheduler_actions(schedule_sub)
     apply = schedule_sub.add_parser("apply", help="create/update the project's CronJobs")
     apply.add_argument(
         "--allow-dirty", action="store_true", help="git source: use the last commit anyway"
@@ -120,8 +127,24 @@ def run_schedule_apply(args: argparse.Namespace) -> int:
     for name in deleted:
         print(f"deleted CronJob {name} (its task has no schedule any more)")
     if not applied and not deleted:
-        print("no task of this project has triggers.schedule")
+        print(_nothing_to_apply(loaded))
     return 0
+
+
+def _nothing_to_apply(loaded: Any) -> str:
+    """The scheduler's own words when nothing is scheduled at all; when only models'
+    monitoring is, that it is the local scheduler's (CronJobs are made for tasks)."""
+    from ame_core.cli.run_cmds import NOTHING_TO_SCHEDULE
+
+    monitored = [
+        m.name for m in loaded.project.model_list() if m.monitoring and m.monitoring.schedule
+    ]
+    if not monitored:
+        return NOTHING_TO_SCHEDULE
+    return (
+        "nothing to apply: no task has `triggers.schedule` (the monitoring schedules of "
+        f"{', '.join(monitored)} run with `ame schedule run`)"
+    )
 
 
 def _schedule_dry_run(args: argparse.Namespace, loaded: Any, context: Any) -> int:
@@ -134,8 +157,10 @@ def _schedule_dry_run(args: argparse.Namespace, loaded: Any, context: Any) -> in
         settings = KubeSettings.from_env()
         namespace = _namespace(args.namespace, args.context)
 
-    cluster_uri = render.cluster_tracking_uri(context, _Offline.settings, strict=False)
     tasks = schedules.scheduled_tasks(loaded.analysis)
+    if not tasks:
+        raise _usage(_nothing_to_apply(loaded))
+    cluster_uri = render.cluster_tracking_uri(context, _Offline.settings, strict=False)
     objects = schedules.render_cron_jobs(
         tasks, context, _Offline, m.CodeSource(kind="mlflow"), cluster_uri
     )

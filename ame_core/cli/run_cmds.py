@@ -1,4 +1,5 @@
-"""Running tasks: `ame task list|run`, `ame runs`, `ame logs`, `ame cancel`, `ame scheduler`."""
+"""Running tasks: `ame task list|run`, `ame runs`, `ame logs`, `ame cancel`, and the local
+scheduler (`ame schedule run|start|stop|status`; `ame scheduler` is the older spelling)."""
 
 from __future__ import annotations
 
@@ -58,19 +59,42 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     cancel.add_argument("--json", action="store_true")
     cancel.set_defaults(func=run_cancel)
 
-    sched = subparsers.add_parser(
-        "scheduler",
-        help="start cron-triggered tasks and monitoring when due (foreground, or detached)",
-        description="Start tasks with `triggers.schedule` (and models' monitoring schedules) "
-        "when they are due; each firing is a flow. `ame scheduler` (or `run`) runs in the "
-        "foreground until Ctrl-C; `start` runs it detached, `stop` stops it, `status` tells. "
-        "Flows it started go on when it stops. One scheduler per project.",
-    )
+    # `ame schedule run|start|stop|status` (cluster_cmds adds them to `ame schedule`); the
+    # older spelling `ame scheduler [ACTION]` still works, unlisted.
+    sched = subparsers.add_parser("scheduler", description=SCHEDULER_HELP)
     sched.add_argument(
         "action", nargs="?", default="run", choices=("run", "start", "stop", "status")
     )
     sched.add_argument("--json", action="store_true", help="status as JSON")
     sched.set_defaults(func=run_scheduler)
+
+
+SCHEDULER_HELP = (
+    "Start tasks with `triggers.schedule` (and models' monitoring schedules) when they are "
+    "due; each firing is a flow. `run` runs in the foreground until Ctrl-C; `start` runs it "
+    "detached, `stop` stops it, `status` tells. Flows it started go on when it stops. One "
+    "scheduler per project."
+)
+NOTHING_TO_SCHEDULE = (
+    "nothing to schedule: no task has `triggers.schedule` and no model has `monitoring.schedule`"
+)
+
+
+def add_scheduler_actions(sub: argparse._SubParsersAction) -> None:
+    """The local scheduler's actions, as sub-commands of `ame schedule`."""
+    helps = {
+        "run": "run the scheduler in the foreground (Ctrl-C stops it)",
+        "start": "start the scheduler detached",
+        "stop": "stop the detached scheduler (flows it started go on)",
+        "status": "is the scheduler running, and what it schedules",
+    }
+    for action, text in helps.items():
+        p = sub.add_parser(action, help=text, description=SCHEDULER_HELP)
+        if action == "status":
+            p.add_argument("--json", action="store_true", help="print JSON")
+        else:
+            p.set_defaults(json=False)
+        p.set_defaults(func=run_scheduler, action=action)
 
 
 # --- shared helpers --------------------------------------------------------------------------
@@ -461,7 +485,7 @@ def run_scheduler(args: argparse.Namespace) -> int:
             f"scheduler: running (pid {state.pid}, since {_age(state.started_at)}); log: {state.log}"
         )
     else:
-        print("scheduler: not running (start it: ame scheduler start)")
+        print("scheduler: not running (start it: ame schedule start)")
     for line in _scheduler_plan(args, loaded, required=False).describe():
         print(f"  {line}")
     return 0
@@ -493,10 +517,7 @@ def _scheduler_plan(args: argparse.Namespace, loaded: Any, required: bool = True
     }
     scheduler = Scheduler(loaded, backend, origin, log=lambda line: print(line, flush=True))
     if required and not scheduler.describe():
-        raise UsageError(
-            "nothing to schedule: no task has `triggers.schedule` and no model "
-            "has `monitoring.schedule`"
-        )
+        raise UsageError(NOTHING_TO_SCHEDULE)
     return scheduler
 
 
@@ -508,7 +529,7 @@ def _scheduler_foreground(args: argparse.Namespace, loaded: Any) -> int:
         if not mine:
             state = service.status(loaded.dir)
             raise UsageError(
-                f"the scheduler already runs (pid {state.pid}); see `ame scheduler status`"
+                f"the scheduler already runs (pid {state.pid}); see `ame schedule status`"
             )
         scheduler.log(
             f"scheduler for project {loaded.name} ({scheduler.backend.name} backend); "
