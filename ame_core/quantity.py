@@ -132,7 +132,8 @@ def parse_quantity(value: str | int | float | Decimal) -> Decimal:
     """Parse a Kubernetes quantity exactly; raise :class:`QuantityError` if invalid or negative.
 
     Accepts strings and YAML numbers (ints, floats via ``Decimal(str(value))``, Decimals).
-    Leading/trailing whitespace is ignored (as Kubernetes does for JSON); inner whitespace is not.
+    Whitespace is refused, around the number too, as Kubernetes' ``ParseQuantity`` refuses it
+    (its TestQuantityParse lists ``" 1"`` and ``"1 "`` as invalid): a quoted ``" 1"`` is a typo.
     """
     if isinstance(value, bool) or value is None:
         raise QuantityError(
@@ -164,6 +165,11 @@ def parse_quantity(value: str | int | float | Decimal) -> Decimal:
         raise QuantityError(
             f"'{value}' is not a Kubernetes quantity: the value is empty; "
             f"expected a number with an optional suffix, {_EXAMPLES}"
+        )
+    if text != value:
+        raise QuantityError(
+            f"'{value}' is not a Kubernetes quantity: it must not have spaces around it "
+            f"(write '{text}')"
         )
     if any(c.isspace() for c in text):
         joined = "".join(text.split())

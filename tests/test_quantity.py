@@ -45,7 +45,6 @@ from ame_core.quantity import (
         ("+3", Decimal(3)),
         ("0", Decimal(0)),
         ("-0", Decimal(0)),
-        ("  10Gi ", Decimal(10 * 2**30)),
         (
             "123456789012345678901234567890123456789Ki",
             Decimal(123456789012345678901234567890123456789 * 1024),
@@ -128,6 +127,9 @@ def test_error_negative(value: object) -> None:
         ("", "empty"),
         ("   ", "empty"),
         ("10 Gi", "did you mean '10Gi'"),
+        (" 1", "must not have spaces around it (write '1')"),
+        ("1Gi ", "must not have spaces around it (write '1Gi')"),
+        ("\t2", "spaces around it"),
         ("1 000", "spaces"),
         ("1.2.3", "single number"),
         ("1-2", "single number"),
@@ -325,7 +327,6 @@ def test_to_canonical() -> None:
     assert to_canonical("cpu", 2) == "2"
     assert to_canonical("cpu", "2000m") == "2"
     assert to_canonical("memory", "10Gi") == "10Gi"
-    assert to_canonical("memory", " 10Gi ") == "10Gi"
     assert to_canonical("memory", "129e6") == "129e6"
     assert to_canonical("memory", 128974848) == "128974848"
     assert to_canonical("memory", 1.5e9) == "1500M"
@@ -382,3 +383,110 @@ def test_generated_strings_parse_to_their_value(
 @given(st.integers(min_value=0, max_value=2**80))
 def test_describe_memory_int_mentions_grouped_bytes(n: int) -> None:
     assert describe_quantity("memory", n).startswith(f"{n} = {n:,} byte")
+
+
+# Kubernetes' TestQuantityParse (k8s.io/apimachinery pkg/api/resource/quantity_test.go): every
+# valid input, with the value Kubernetes expects (decQuantity(m, e) = m × 10^e). AME reads each
+# exactly; where Kubernetes rounds up to a nano unit or saturates at its int64 limit, the exact
+# value is given (marked "exact"), which AME keeps.
+K8S_VALID = [
+    *[(z, "0") for z in ("0", "0n", "0u", "0m", "0Ki", "0k", "0Mi", "0M", "0Gi", "0G")],
+    ("0Ti", "0"),
+    ("0T", "0"),
+    ("1", "1"),
+    ("1Ki", str(1024)),
+    ("8Ki", str(8 * 1024)),
+    ("7Mi", str(7 * 1024**2)),
+    ("6Gi", str(6 * 1024**3)),
+    ("5Ti", str(5 * 1024**4)),
+    ("4Pi", str(4 * 1024**5)),
+    ("3Ei", str(3 * 1024**6)),
+    ("10Ti", str(10 * 1024**4)),
+    ("100Ti", str(100 * 1024**4)),
+    ("5n", "5e-9"),
+    ("4u", "4e-6"),
+    ("3m", "3e-3"),
+    ("9", "9"),
+    ("8k", "8e3"),
+    ("50k", "5e4"),
+    ("7M", "7e6"),
+    ("6G", "6e9"),
+    ("5T", "5e12"),
+    ("40T", "4e13"),
+    ("300T", "3e14"),
+    ("2P", "2e15"),
+    ("1E", "1e18"),
+    ("1E-3", "1e-3"),
+    ("1e3", "1e3"),
+    ("1E6", "1e6"),
+    ("1e9", "1e9"),
+    ("1E12", "1e12"),
+    ("1e15", "1e15"),
+    ("1E18", "1e18"),
+    ("1e14", "1e14"),
+    ("1e13", "1e13"),
+    ("100.035k", "100035"),
+    ("0.001", "1e-3"),
+    ("0.0005k", "5e-1"),
+    ("0.005", "5e-3"),
+    ("0.05", "5e-2"),
+    ("0.5", "5e-1"),
+    ("0.00050k", "5e-1"),
+    ("0.00500", "5e-3"),
+    ("0.05000", "5e-2"),
+    ("0.50000", "5e-1"),
+    ("0.5e0", "5e-1"),
+    ("0.5e-1", "5e-2"),
+    ("0.5e-2", "5e-3"),
+    ("10.035M", "10035e3"),
+    ("1.2e3", "12e2"),
+    ("1.3E+6", "13e5"),
+    ("1.40e9", "14e8"),
+    ("1.53E12", "153e10"),
+    ("1.6e15", "16e14"),
+    ("1.7E18", "17e17"),
+    ("9.01", "901e-2"),
+    ("8.1k", "81e2"),
+    ("7.123456M", "7123456"),
+    ("6.987654321G", "6987654321"),
+    ("5.444T", "5444e9"),
+    ("40.1T", "401e11"),
+    ("300.2T", "3002e11"),
+    ("2.5P", "25e14"),
+    ("1.01E", "101e16"),
+    ("3.001n", "3.001e-9"),  # exact (Kubernetes: 4n)
+    ("1.1E-9", "1.1e-9"),  # exact (Kubernetes: 2n)
+    ("0.0000000001", "1e-10"),  # exact (Kubernetes: 1n)
+    ("0.0000000005", "5e-10"),  # exact (Kubernetes: 1n)
+    ("0.00000000050", "5e-10"),  # exact (Kubernetes: 1n)
+    ("0.5e-9", "5e-10"),  # exact (Kubernetes: 1n)
+    ("0.9n", "9e-10"),  # exact (Kubernetes: 1n)
+    ("0.00000012345", "1.2345e-7"),  # exact (Kubernetes: 124n)
+    ("0.00000012354", "1.2354e-7"),  # exact (Kubernetes: 124n)
+    ("9Ei", str(9 * 2**60)),  # exact (Kubernetes saturates at its int64 limit)
+    ("9223372036854775807Ki", str(9223372036854775807 * 1024)),  # exact (ditto)
+    ("12E", "12e18"),
+    ("100.035Ki", "10243584e-2"),
+    ("0.5Mi", str(1024**2 // 2)),
+    ("0.05Gi", "536870912e-1"),
+    ("0.025Ti", "274877906944e-1"),
+    ("0.000000000001Ki", "1.024e-9"),  # exact (Kubernetes: 2n)
+    (".001", "1e-3"),
+    (".0001k", "100e-3"),
+    ("1.", "1"),
+    ("1.G", "1e9"),
+]
+K8S_INVALID = ["1.1.M", "1+1.0M", "0.1mi", "0.1am", "aoeu", ".5i", "1i", "-3.01i", "-3.01e-"]
+K8S_INVALID += [" 1", "1 "]  # "trailing whitespace is forbidden"
+
+
+@pytest.mark.parametrize(("text", "expected"), K8S_VALID)
+def test_kubernetes_valid_quantities_are_read_exactly(text: str, expected: str) -> None:
+    assert parse_quantity(text) == Decimal(expected)
+    assert parse_quantity("+" + text) == Decimal(expected)  # the table's explicit-`+` pass
+
+
+@pytest.mark.parametrize("text", K8S_INVALID)
+def test_kubernetes_invalid_quantities_are_refused(text: str) -> None:
+    with pytest.raises(QuantityError):
+        parse_quantity(text)
