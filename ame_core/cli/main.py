@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
 # Modules written by other parts of the project; absent ones are skipped.
 OPTIONAL_COMMAND_MODULES: tuple[str, ...] = (
     "ame_core.cli.run_cmds",
+    "ame_core.cli.compare_cmd",  # `ame runs compare`: after run_cmds, which makes `ame runs`
     "ame_core.cli.model_cmds",
     "ame_core.cli.flow_cmds",
     "ame_core.cli.secret_cmds",
