@@ -131,10 +131,12 @@ def follow(
     flow_id: str,
     summary: Callable[[Any], list[str]] | None,
     since_event: int = 0,
+    told: Told | None = None,
 ) -> int:
     from ame_core.flows import control
 
     quiet = getattr(args, "quiet", False) or args.json
+    told = told or Told()
     try:
         for item in control.follow(
             store, flow_id, backend, logs=not quiet, since_event=since_event
@@ -143,7 +145,9 @@ def follow(
                 sys.stdout.write(item.text)
                 sys.stdout.flush()
             elif not args.json:
-                _err(item.text)
+                line = told.event(item.text)
+                if line:
+                    _err(line)
     except KeyboardInterrupt:
         short = _short(flow_id)
         _err(
@@ -158,8 +162,29 @@ def follow(
         for line in summary(record):
             print(line)
     if record.status.value != "succeeded" and record.reason and not args.json:
-        _err(record.reason)
+        if not told.seen(record.reason):
+            _err(record.reason)
     return control.outcome_code(record)
+
+
+class Told:
+    """What the user has been told while following a flow, so that a failure is said once:
+    the failing step's event ("train: training run … failed: …") is followed by the flow's
+    own "flow failed: <the same reason>" and then by the record's reason."""
+
+    def __init__(self) -> None:
+        self.reasons: list[str] = []
+
+    def seen(self, reason: str) -> bool:
+        return any(reason in told for told in self.reasons)
+
+    def event(self, text: str) -> str | None:
+        """The line to print for an event, or None when it only repeats an earlier one."""
+        prefix, _, reason = text.partition(": ")
+        if prefix == "flow failed" and reason and self.seen(reason):
+            return None
+        self.reasons.append(text)
+        return text
 
 
 def _short(flow_id: str) -> str:
@@ -220,10 +245,15 @@ def cmd_show(args: argparse.Namespace) -> int:
     store, backend = open_flows(args)
     record = control.get(store, args.flow, backend)
     if args.follow:
+        told = Told()
         if not args.json:
             for event in record.events:
-                _err(event["text"])
-        return follow(args, store, backend, record.id, None, since_event=len(record.events))
+                line = told.event(event["text"])
+                if line:
+                    _err(line)
+        return follow(
+            args, store, backend, record.id, None, since_event=len(record.events), told=told
+        )
     if args.json:
         _print_json(record.to_json())
         return 0

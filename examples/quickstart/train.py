@@ -6,9 +6,12 @@ defaults (a local store and the default experiment).
 """
 
 import os
+import tempfile
 
 import mlflow
 import mlflow.sklearn
+from mlflow.models import ModelSignature, infer_signature
+from mlflow.types import ColSpec, Schema
 from sklearn.datasets import load_breast_cancer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
@@ -44,13 +47,26 @@ def main() -> None:
             "roc_auc": float(roc_auc_score(y_test, model.predict_proba(X_test)[:, 1])),
         }
         mlflow.log_metrics(metrics)
+        # The output is a class label, declared rather than inferred: inferring it from the
+        # predictions (integers) prints MLflow's long hint about integer columns and missing
+        # values, which a prediction never has.
+        signature = ModelSignature(
+            inputs=infer_signature(X_train).inputs, outputs=Schema([ColSpec("long")])
+        )
         info = mlflow.sklearn.log_model(
             model,
             name="model",
             registered_model_name=model_name,
+            signature=signature,
             input_example=X_test[:5],
             pip_requirements=PIP_REQUIREMENTS,
         )
+        # The inputs the model learned from: `ame model monitor` compares what the served model
+        # is sent with them (the runtime contract names the artifact folder).
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "train.csv")
+            X_train.to_csv(path, index=False)
+            mlflow.log_artifact(path, os.environ.get("AME_REFERENCE_ARTIFACT", "ame-reference"))
 
     version = info.registered_model_version
     print(
