@@ -3,14 +3,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export MLFLOW_DISABLE_TELEMETRY=true
-if ! command -v uv >/dev/null 2>&1; then
-  python3 -m pip install --quiet --disable-pip-version-check uv || true
+# uv: on PATH, else the one in .venv, else installed into .venv (never into the system Python).
+uv="$(command -v uv || true)"
+[ -n "$uv" ] || [ ! -x .venv/bin/uv ] || uv="$PWD/.venv/bin/uv"
+if [ ! -x .venv/bin/python ]; then
+  if [ -n "$uv" ]; then "$uv" venv --quiet --python 3.11 .venv; else python3 -m venv .venv; fi
 fi
-if command -v uv >/dev/null 2>&1; then
-  [ -x .venv/bin/python ] || uv venv --quiet --python 3.11 .venv
-  uv pip install --quiet --compile-bytecode --python .venv/bin/python -e '.[test]'
+if [ -z "$uv" ] && .venv/bin/python -m pip install --quiet --disable-pip-version-check uv; then
+  uv="$PWD/.venv/bin/uv"
+fi
+if [ -n "$uv" ]; then
+  "$uv" pip install --quiet --compile-bytecode --python .venv/bin/python -e '.[test]'
 else
-  [ -x .venv/bin/python ] || python3 -m venv .venv
   .venv/bin/python -m pip install --quiet -e '.[test]'
 fi
 # A real editor for the language server's end-to-end test: Debian's headless Neovim.
