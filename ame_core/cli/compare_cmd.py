@@ -84,21 +84,22 @@ def render(comparison: Any, only_differences: bool, step: int | None) -> str:
     lines = [f"{r.label}: MLflow run {r.name or r.mlflow_run_id} ({r.status})" for r in runs]
     labels = [r.label for r in runs]
 
-    def section(title: str, total: int, header: list[str], rows: list[list[str]]) -> None:
+    def section(title: str, total: int, shown: int, header: list[str], rows: list[list[str]]):
         lines.append("")
         if not total:
             lines.append(f"{title}: none logged")
         elif not rows:
             lines.append(f"{title}: all {total} the same (--all shows them)")
         else:
-            hidden = total - len(rows) if only_differences else 0
-            if hidden:
-                lines.append(f"{title}: {len(rows)} differ, {hidden} the same (--all shows them)")
+            if shown < total:
+                lines.append(
+                    f"{title}: {shown} differ, {total - shown} the same (--all shows them)"
+                )
             lines.extend(_table([header, *rows]))
 
     params = comparison.shown(comparison.params, only_differences)
     rows = [[p.key, *("—" if v is None else v for v in p.values)] for p in params]
-    section("params", len(comparison.params), ["PARAM", *labels], rows)
+    section("params", len(comparison.params), len(params), ["PARAM", *labels], rows)
     parts: list[tuple[str, Any]] = [
         ("last", lambda s: s.last),
         ("min", lambda s: s.min),
@@ -107,11 +108,12 @@ def render(comparison: Any, only_differences: bool, step: int | None) -> str:
     if step is not None:
         parts.append((f"at step {step}", lambda s: s.at(step)))
     rows = []
-    for m in comparison.shown(comparison.metrics, only_differences):
+    metrics = comparison.shown(comparison.metrics, only_differences)
+    for m in metrics:
         for i, (what, value) in enumerate(parts):
             cells = [fmt(None if s is None else value(s)) for s in m.series]
             rows.append([m.key if i == 0 else "", what, *cells])
-    section("metrics", len(comparison.metrics), ["METRIC", "", *labels], rows)
+    section("metrics", len(comparison.metrics), len(metrics), ["METRIC", "", *labels], rows)
     return "\n".join(lines) + "\n"
 
 

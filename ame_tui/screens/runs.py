@@ -1,4 +1,5 @@
-"""Runs: every run of the project, newest first, live. `/` filters, `c` cancels, `enter` opens."""
+"""Runs: every run of the project, newest first, live. `/` filters, `c` cancels, `enter` opens,
+`space` selects runs and `=` compares the selected (two or more)."""
 
 from __future__ import annotations
 
@@ -51,6 +52,8 @@ class RunsView(View):
         Binding("enter", "open", "Detail", id="open"),
         Binding("slash", "filter", "Filter", id="filter"),
         Binding("c", "cancel", "Cancel run", id="cancel"),
+        Binding("space", "select", "Select", id="select_run"),
+        Binding("equals_sign", "compare", "Compare", id="compare"),
     ]
 
     def compose_body(self) -> ComposeResult:
@@ -61,6 +64,7 @@ class RunsView(View):
         yield FilterInput(placeholder="filter runs (task, status, kind, model …)", id="runs-filter")
 
     def on_mount(self) -> None:
+        self.selected: list[str] = []  # runs to compare, in the order chosen
         self.watch(self.app, "runs", lambda _: self._show(), init=False)
         self.set_interval(1.0, self._tick)
         self._show()
@@ -78,12 +82,18 @@ class RunsView(View):
             cells = run_cells(record, clock)
             if term and term not in " ".join(str(c) for c in cells).lower():
                 continue
+            if record.id in getattr(self, "selected", ()):
+                cells = (Text(f"✓ {record.id}", "bold yellow"), *cells[1:])
             rows.append((record.id, cells))
         sync_rows(self.query_one(DataTable), rows)
         active = sum(1 for r in self.ame.runs if not r.status.finished)
         text = Text(f" {len(self.ame.runs)} runs, {active} active")
         if term:
             text.append(f" │ filter '{term}': {len(rows)} shown", style="yellow")
+        chosen = getattr(self, "selected", [])
+        if chosen:
+            hint = "= compares them" if len(chosen) > 1 else "select another to compare"
+            text.append(f" │ {len(chosen)} selected: {hint}", style="yellow")
         state = self.ame.backend_state
         if state:
             text.append(f" │ backend: {state}", style="red")
@@ -113,3 +123,22 @@ class RunsView(View):
             self.notify(f"run {run_id} already {record.status.value}", severity="warning")
             return
         self.ame.confirm_cancel(record.id, record.task)
+
+    def action_select(self) -> None:
+        run_id = selected_key(self.query_one(DataTable))
+        if not run_id:
+            return
+        if run_id in self.selected:
+            self.selected.remove(run_id)
+        else:
+            self.selected.append(run_id)
+        self._show()
+
+    def action_compare(self) -> None:
+        chosen = [r for r in self.selected if any(x.id == r for x in self.ame.runs)]
+        if len(chosen) < 2:
+            self.notify("select two or more runs with space, then = compares them")
+            return
+        from ame_tui.screens.compare import CompareScreen
+
+        self.app.push_screen(CompareScreen(chosen))
