@@ -146,6 +146,10 @@ class Workspace:
     def project_names(self) -> list[str]:
         return sorted(self._known)
 
+    def loaded_projects(self) -> set[str]:
+        """The projects read so far (no lookup: `project_names` may scan the workspace)."""
+        return set(self._known)
+
     def missing_hint(self) -> str:
         """What to add to "no project 'x' in the workspace": where the workspace looked and
         how to widen it (empty where the user does not choose the workspace)."""
