@@ -70,6 +70,7 @@ class AmeProtocol(LanguageServerProtocol):
 
     @lsp_method(types.INITIALIZE)
     def lsp_initialize(self, params: types.InitializeParams) -> Any:
+        from ame_lsp.code_lens import lenses_wanted
         from ame_lsp.diagnostics import client_pulls
 
         _prefer_utf32(params)
@@ -77,6 +78,8 @@ class AmeProtocol(LanguageServerProtocol):
         if not client_pulls(params.capabilities) and result is not None:
             # A client that may pull would do so beside our pushes: offer one way only.
             result.capabilities.diagnostic_provider = None
+        if not lenses_wanted(params) and result is not None:
+            result.capabilities.code_lens_provider = None  # off: none to show
         return result
 
 

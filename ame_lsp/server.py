@@ -23,6 +23,7 @@ from pygls.lsp.server import LanguageServer
 
 from ame_core.engine import Analysis
 from ame_lsp import __version__
+from ame_lsp.code_lens import lenses_wanted
 from ame_lsp.diagnostics import DiagnosticsManager, client_pulls
 from ame_lsp.positions import Positions
 from ame_lsp.protocol import AmeProtocol
@@ -262,6 +263,7 @@ def create_server() -> AmeLanguageServer:
         item = completion.completion_item if completion else None
         ls.snippets = bool(item and item.snippet_support)
         ls.diagnostics.push = not client_pulls(params.capabilities)
+        ls.run_lenses.enabled = lenses_wanted(params)  # type: ignore[attr-defined]
 
     @server.feature(types.INITIALIZED)
     @safe(server, "initialized")
@@ -349,6 +351,7 @@ def create_server() -> AmeLanguageServer:
 
     from ame_lsp import (
         code_actions,
+        code_lens,
         completion,
         folding,
         hover,
@@ -367,6 +370,7 @@ def create_server() -> AmeLanguageServer:
         inlay_hints,
         semantic_tokens,
         folding,
+        code_lens,
     ):
         module.register(server)
     return server

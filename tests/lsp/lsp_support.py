@@ -109,6 +109,11 @@ def make_client() -> LanguageClient:
 
     features[types.WORKSPACE_DIAGNOSTIC_REFRESH] = refresh
 
+    def lens_refresh(client: LanguageClient, params: None) -> None:
+        client.lens_refreshes += 1  # type: ignore[attr-defined]
+
+    features[types.WORKSPACE_CODE_LENS_REFRESH] = lens_refresh
+
     def show_document(
         client: LanguageClient, params: types.ShowDocumentParams
     ) -> types.ShowDocumentResult:
@@ -120,6 +125,7 @@ def make_client() -> LanguageClient:
     client.published = []  # type: ignore[attr-defined]
     client.registrations = []  # type: ignore[attr-defined]
     client.refreshes = 0  # type: ignore[attr-defined]
+    client.lens_refreshes = 0  # type: ignore[attr-defined]
     client.shown = []  # type: ignore[attr-defined]
     return client
 
