@@ -79,7 +79,8 @@ def _analyze(
         diagnostics += checker.run()
     policies = workspace.policies if workspace is not None else None
     if policies is not None:
-        diagnostics += _policy_diagnostics(text, path, doc, project, index, resolver, policies)
+        found = Analysis(text, path, doc, project, index, resolver, list(diagnostics))
+        diagnostics += _policy_diagnostics(found, policies)
     diagnostics.sort(key=Diagnostic.sort_key)
     if len(diagnostics) >= MAX_DIAGNOSTICS:
         diagnostics = diagnostics[:MAX_DIAGNOSTICS]
@@ -94,25 +95,16 @@ def _analyze(
     return Analysis(text, path, doc, project, index, resolver, diagnostics)
 
 
-def _policy_diagnostics(
-    text: str,
-    path: str | None,
-    doc: YamlDocument,
-    project: Project | None,
-    index: ProjectIndex | None,
-    resolver: Resolver | None,
-    source: object,
-) -> list[Diagnostic]:
+def _policy_diagnostics(analysis: Analysis, source: object) -> list[Diagnostic]:
     """Team policies (AME5xx) on the resolved view; see `ame_core.policy`."""
     from ame_core.policy.check import policy_diagnostics
     from ame_core.policy.loading import PolicySource
 
     if not isinstance(source, PolicySource):
         return []
-    found = source.load(path)
+    found = source.load(analysis.path)
     if not found:
         return []
-    analysis = Analysis(text, path, doc, project, index, resolver)
     return policy_diagnostics(analysis, found, source.persist)
 
 

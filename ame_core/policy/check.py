@@ -21,7 +21,7 @@ from ame_core.policy.keywords import KEYWORDS, keyword_value_problem, policy_val
 from ame_core.policy.loading import Policy, PolicyProblem, PolicySet
 from ame_core.policy.locate import locate
 
-_CACHE_VERSION = "2"
+_CACHE_VERSION = "3"
 _SEVERITY = {"error": Severity.ERROR, "warning": Severity.WARNING, "info": Severity.INFORMATION}
 # keys whose values are maps of names to schemas, or plain data: not keywords
 _NAME_MAPS = {"properties", "patternProperties", "$defs", "definitions", "dependentSchemas"}
@@ -100,10 +100,7 @@ def evaluate(policies: PolicySet, view: Any, persist: bool = False) -> list[dict
         return found
     cache = _cache_file(key) if persist else None
     if cache is not None:
-        try:
-            found = json.loads(cache.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            found = None
+        found = _read(cache)
     if found is None:
         found = _evaluate(policies, view)
         if cache is not None:
@@ -259,11 +256,8 @@ def policy_diagnostics(
     out = [_problem_diagnostic(str(p), str(p.path), p.line, p.col) for p in policies.problems]
     if not policies.policies or analysis.project is None or analysis.resolver is None:
         return out
-    from ame_core.views import resolved_view
-
-    view = resolved_view(analysis)
     seen: set[Diagnostic] = set()
-    for record in evaluate(policies, view, persist):
+    for record in _records(analysis, policies, persist):
         if "problem" in record:
             out.append(
                 _problem_diagnostic(
@@ -272,8 +266,6 @@ def policy_diagnostics(
             )
             continue
         path = tuple(record["path"])
-        if _under_unresolved(view, path):
-            continue  # a reference that does not resolve: AME2xx says so already
         place = locate(path, analysis.project, analysis.resolver, analysis.doc.view)
         subject = place.subject
         if place.source:
@@ -297,6 +289,55 @@ def policy_diagnostics(
     return out
 
 
+def _records(analysis: Any, policies: PolicySet, persist: bool) -> list[dict[str, Any]]:
+    """The policies' records on the project's resolved view. A project that uses no other
+    project's file resolves from its own text alone: then a command keeps the records by that
+    text, and a lint of an unchanged file builds no view (pydantic's first dump of a task
+    costs ~20 ms in a new process)."""
+    text_key = None
+    if persist and _self_contained(analysis):
+        stamp = f"{_code_stamp()}\n{policies.digest}\n{analysis.text}"
+        text_key = "t" + hashlib.sha256(stamp.encode()).hexdigest()
+        found = _read(_cache_file(text_key))
+        if found is not None:
+            return found
+    from ame_core.views import resolved_view
+
+    view = resolved_view(analysis)
+    records = [
+        r for r in evaluate(policies, view, persist) if not _under_unresolved(view, r.get("path"))
+    ]
+    if text_key is not None:
+        _store(_cache_file(text_key), records)
+    return records
+
+
+def _self_contained(analysis: Any) -> bool:
+    loaded = analysis.resolver.workspace.loaded_projects()
+    own = analysis.index.name
+    return loaded <= {own} and not any(d.code == "AME206" for d in analysis.diagnostics or ())
+
+
+def _code_stamp() -> str:
+    """Changes with the code that reads, resolves and checks a project (as the task cache's)."""
+    from ame_core.runtime.prepared import _checker_stamp
+
+    parts = [_checker_stamp().decode()]
+    folder = Path(__file__).parent
+    for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+        if entry.name.endswith(".py"):
+            parts.append(f"{entry.name}:{entry.stat().st_mtime_ns}:{entry.stat().st_size}")
+    return "|".join(parts)
+
+
+def _read(path: Path) -> list[dict[str, Any]] | None:
+    try:
+        found = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return found if isinstance(found, list) else None
+
+
 def _problem_diagnostic(message: str, file: str, line: int, col: int) -> Diagnostic:
     return Diagnostic(
         "AME500",
@@ -307,7 +348,10 @@ def _problem_diagnostic(message: str, file: str, line: int, col: int) -> Diagnos
     )
 
 
-def _under_unresolved(view: Any, path: tuple[Any, ...]) -> bool:
+def _under_unresolved(view: Any, path: Any) -> bool:
+    """Whether a path goes through a task that does not resolve (shown as `{name, error}`)."""
+    if not path:
+        return False
     node = view
     for step in path:
         if isinstance(node, dict) and "error" in node and "name" in node and len(node) == 2:

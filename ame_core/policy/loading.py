@@ -54,7 +54,7 @@ class PolicySet:
 
     @property
     def digest(self) -> str:
-        parts = [p.digest for p in self.policies] + [str(p) for p in self.problems]
+        parts = [f"{p.name}:{p.digest}" for p in self.policies] + [str(p) for p in self.problems]
         return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 

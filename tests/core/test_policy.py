@@ -239,8 +239,11 @@ def test_policies_from_environment_and_caller_and_parent_folders(team: Path, mon
 # --- the real command ------------------------------------------------------------------------
 
 
-def _lint(cwd: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    full = {**os.environ, "AME_CACHE_DIR": str(cwd / ".cache"), **(env or {})}
+def _lint(
+    cwd: Path, *args: str, cache: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    full = {**os.environ, "AME_CACHE_DIR": str(cache or cwd / ".cache")}
+    full.pop("AME_POLICY", None)
     return subprocess.run(
         [sys.executable, "-m", "ame_core", "lint", *args],
         cwd=cwd,
@@ -294,7 +297,7 @@ def test_lint_policy_option_is_repeatable(team: Path):
 def test_quickstart_example_is_clean_and_its_policy_catches_each_rule(tmp_path: Path):
     example = REPO / "examples" / "quickstart"
     assert (example / ".ame-policy" / "team.yaml").is_file()
-    clean = _lint(REPO, "examples/quickstart")
+    clean = _lint(REPO, "examples/quickstart", cache=tmp_path / "cache")
     assert clean.returncode == 0 and "no problems" in clean.stdout, clean.stdout
     copy = tmp_path / "qs"
     subprocess.run(["cp", "-r", str(example), str(copy)], check=True)
