@@ -112,8 +112,11 @@ def build_parser() -> argparse.ArgumentParser:
         module.register(subparsers)
     # `ame task run NAME --backend kubernetes` works as well as `ame --backend kubernetes task
     # run NAME`: sub-commands accept the global options too, without overriding them when absent.
+    from ame_core.cli.output_options import pair_json_and_format
+
     for sub in _leaf_parsers(parser):
         _add_global_options(sub, default=argparse.SUPPRESS)
+        pair_json_and_format(sub)
     return parser
 
 
