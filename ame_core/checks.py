@@ -424,7 +424,7 @@ class SemanticChecker:
                 code = "AME306" if kind == "percent" else "AME305"
                 self.report(code, Severity.ERROR, f"{key}: {exc}", path)
 
-    def _check_monitoring_window(self, monitoring: Any) -> None:
+    def _check_monitoring(self, monitoring: Any) -> None:
         from ame_core.durations import FormatValueError, parse_duration
 
         try:
@@ -433,6 +433,15 @@ class SemanticChecker:
         except FormatValueError as exc:
             path = (*monitoring.source_path, "window")
             self.report("AME305", Severity.ERROR, f"window: {exc}", path)
+        threshold = monitoring.drift.threshold if monitoring.drift is not None else None
+        if isinstance(threshold, int | float) and threshold <= 0:
+            path = (*monitoring.source_path, "drift", "threshold")
+            self.report(
+                "AME109",
+                Severity.ERROR,
+                f"must be above 0, got {threshold} (a distance: 0.1 is Evidently's default)",
+                path,
+            )
 
     def _check_model(self, model: Model) -> None:
         deployment = model.deployment
@@ -455,7 +464,7 @@ class SemanticChecker:
         if deployment is not None and deployment.rollout is not None:
             self._check_rollout(deployment.rollout)
         if model.monitoring is not None:
-            self._check_monitoring_window(model.monitoring)
+            self._check_monitoring(model.monitoring)
         batch = model.batch_inference
         if batch is not None:
             path = batch.source_path

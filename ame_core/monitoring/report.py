@@ -37,7 +37,8 @@ def traffic(
     errors = sum(1 for s in statuses if s >= 400)
     figures: dict[str, Any] = {
         "requests": count,
-        "per_minute": round(count / (span / 60), 3),
+        # Over at least a minute: a version served for seconds has no meaningful rate yet.
+        "per_minute": round(count / max(span / 60, 1.0), 3),
         "errors": errors,
         "error_rate": round(errors / count, 6) if count else 0.0,
         "server_errors": sum(1 for s in statuses if s >= 500),

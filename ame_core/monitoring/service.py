@@ -54,15 +54,23 @@ def window_seconds(value: str | None, model: Any) -> float:
     return seconds
 
 
+# The console asks for a live report every few seconds: the reference of a version (an MLflow
+# download, a file read) is read once per (project, model, version, reference setting).
+_BASELINES: dict[tuple[str, ...], tuple[Any, Any, str]] = {}
+
+
 def monitor(
     lifecycle: Any,
     model_name: str,
     *,
     window: str | None = None,
     record: bool = True,
+    write: bool = True,
+    reuse_baseline: bool = False,
     now: float | None = None,
 ) -> dict[str, Any]:
-    """The report of `model_name` over the window ending now (MonitorError, LifecycleError)."""
+    """The report of `model_name` over the window ending now (MonitorError, LifecycleError).
+    `write`: keep it in `.ame/monitoring/`; `record`: also as an MLflow run."""
     model = lifecycle.project.model(model_name)
     seconds = window_seconds(window, model)
     until = now if now is not None else time.time()
@@ -83,7 +91,20 @@ def monitor(
         logs = {}
     monitoring = model.monitoring
     drift_settings = getattr(monitoring, "drift", None)
-    features, reference, why_not = _baseline(lifecycle, model_name, deployed, monitoring, warnings)
+    key = (
+        str(lifecycle.project.dir),
+        lifecycle.tracking_uri,
+        model_name,
+        str(deployed),
+        str(getattr(monitoring, "reference", None)),
+    )
+    if reuse_baseline and key in _BASELINES:
+        features, reference, why_not = _BASELINES[key]
+    else:
+        features, reference, why_not = _baseline(
+            lifecycle, model_name, deployed, monitoring, warnings
+        )
+        _BASELINES[key] = (features, reference, why_not)
     report = build(
         model_name,
         deployed,
@@ -109,12 +130,10 @@ def monitor(
             "cap_bytes_per_version": settings.max_bytes,
             "rows_per_minute": settings.rows_per_minute,
         }
-    path = _write(lifecycle.project.dir, model_name, report)
-    report["path"] = str(path)
     if record:
         report["mlflow_run_id"] = record_run(lifecycle, report)
-        atomic_write(path, json.dumps(report, indent=2, default=str) + "\n")
-        atomic_write(path.parent / "latest.json", path.read_text())
+    if write or record:
+        report["path"] = str(_write(lifecycle.project.dir, model_name, report))
     return report
 
 
@@ -270,6 +289,7 @@ def _write(project_dir: Path, model: str, report: dict[str, Any]) -> Path:
     folder = reports_dir(project_dir, model)
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(report["generated_at"]))
     path = folder / f"{stamp}.json"
+    report["path"] = str(path)
     text = json.dumps(report, indent=2, default=str) + "\n"
     atomic_write(path, text)
     atomic_write(folder / "latest.json", text)

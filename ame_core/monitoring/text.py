@@ -85,7 +85,8 @@ def render(report: dict[str, Any]) -> list[str]:
         lines.append(f"not here  {missing}")
     if report.get("mlflow_run_id"):
         lines.append(f"recorded  MLflow run {report['mlflow_run_id']} (ame.kind=monitoring)")
-    lines.append(f"report    {report.get('path', '')}")
+    if report.get("path"):
+        lines.append(f"report    {report['path']}")
     return lines
 
 
