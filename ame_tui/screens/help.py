@@ -14,6 +14,7 @@ from textual.widgets import DataTable, Static
 
 def binding_rows(app: Any) -> list[tuple[str, str, str]]:
     from ame_tui.app import AmeApp, _screens
+    from ame_tui.screens.compare import CompareScreen
     from ame_tui.screens.flows import FlowDetailScreen
     from ame_tui.screens.run_detail import RunDetailScreen
     from ame_tui.widgets.log_view import LogView
@@ -23,6 +24,7 @@ def binding_rows(app: Any) -> list[tuple[str, str, str]]:
     sources += [(cls.VIEW_TITLE, cls) for cls in _screens().values()]
     sources += [("Flow detail", FlowDetailScreen)]
     sources += [("Run detail", RunDetailScreen), ("Run detail log", LogView)]
+    sources += [("Compare", CompareScreen)]
     rows = [("everywhere", "ctrl+p", "command palette: every action")]
     for where, cls in sources:
         for binding in cls.BINDINGS:
@@ -37,7 +39,14 @@ def binding_rows(app: Any) -> list[tuple[str, str, str]]:
 
 
 def _pretty(key: str) -> str:
-    names = {"colon": ":", "question_mark": "?", "slash": "/"}
+    names = {
+        "colon": ":",
+        "question_mark": "?",
+        "slash": "/",
+        "equals_sign": "=",
+        "left_square_bracket": "[",
+        "right_square_bracket": "]",
+    }
     return ",".join(names.get(k, k) for k in key.split(","))
 
 

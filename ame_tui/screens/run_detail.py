@@ -59,6 +59,7 @@ class RunDetailScreen(View):
     BINDINGS: ClassVar[list[Any]] = [
         Binding("f", "follow", "Follow", id="follow"),
         Binding("w", "wrap", "Wrap", id="wrap"),
+        Binding("j", "json", "JSON lines: raw / pretty", show=False, id="json_raw"),
         Binding("slash", "search", "Search", id="search"),
         Binding("n", "next_match", "Next", id="next_match"),
         Binding("N", "prev_match", "Prev", show=False, id="prev_match"),
@@ -269,6 +270,8 @@ class RunDetailScreen(View):
             text.append(" (f follows)", style="grey50")
         text.append(f" │ {view.line_count:,} lines", style="grey50")
         text.append(" │ wrap " + ("on" if view.wrap else "off"), style="grey50")
+        if not view.pretty:
+            text.append(" │ JSON lines raw (j: pretty)", style="yellow")
         if view.search:
             where = "" if view.current_match is None else f" at line {view.current_match + 1:,}"
             text.append(f" │ search '{view.search}'{where}", style="yellow")
@@ -284,6 +287,12 @@ class RunDetailScreen(View):
         view = self.query_one(LogView)
         view.wrap = not view.wrap
         self.on_log_view_changed(LogView.Changed(view))
+
+    def action_json(self) -> None:
+        """JSON object lines: readable and coloured, or as the task printed them."""
+        self.query_one(TabbedContent).active = "log"
+        view = self.query_one(LogView)
+        view.pretty = not view.pretty
 
     def action_search(self) -> None:
         self.query_one(TabbedContent).active = "log"

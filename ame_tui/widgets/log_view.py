@@ -3,7 +3,8 @@
 The file is indexed lazily by `LineStore` in a worker; lines are read in a worker when they
 scroll into view and shown from a cache, so neither a 1,000,000-line log nor a task printing
 10,000 lines a second blocks the UI. It follows the tail until the user scrolls up; `f`
-resumes. Wrapping and search highlights are applied at render time, to visible lines only.
+resumes. Wrapping, search highlights and structured (JSON) lines are rendered at draw time, for
+visible lines only.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from textual.strip import Strip
 from textual.worker import get_current_worker
 
 from ame_tui.services.logstore import LineStore
+from ame_tui.widgets.structured import pretty as pretty_line
 from ame_tui.workers import background
 
 TAIL_POLL = 0.1  # seconds between looks at the file while following
@@ -45,6 +47,7 @@ class LogView(ScrollView, can_focus=True):
     follow: reactive[bool] = reactive(True)
     wrap: reactive[bool] = reactive(False)
     search: reactive[str] = reactive("")
+    pretty: reactive[bool] = reactive(True)  # JSON object lines shown readable (False: raw)
 
     class Changed(Message):
         """Follow state, size or search position changed (for the screen's status line)."""
@@ -172,6 +175,12 @@ class LogView(ScrollView, can_focus=True):
                 self._scroll_to_tail()
             self.refresh()
 
+    def watch_pretty(self, _pretty: bool) -> None:
+        self._wrap_cache = None
+        self.refresh()
+        if self.is_mounted:
+            self.post_message(self.Changed(self))
+
     def watch_search(self, term: str) -> None:
         self._pattern = re.compile(re.escape(term), re.IGNORECASE) if term else None
         self._wrap_cache = None
@@ -215,7 +224,9 @@ class LogView(ScrollView, can_focus=True):
         raw = self.store.cached(index)
         if raw is None:
             return None
-        text = Text.from_ansi(raw) if "\x1b" in raw else Text(raw)
+        text = pretty_line(raw) if self.pretty and raw.lstrip().startswith("{") else None
+        if text is None:  # a task's own colours (ANSI escapes) are kept, the codes not shown
+            text = Text.from_ansi(raw) if "\x1b" in raw else Text(raw)
         if self._pattern is not None:
             text.highlight_regex(self._pattern, MATCH_STYLE)
         if index == self.current_match:
