@@ -38,18 +38,22 @@ def compile_policy(policy: Policy) -> Any:
     found = _COMPILED.get(policy.digest)
     if found is not None and not (isinstance(found, PolicyProblem) and found.name != policy.name):
         return found
+    parsed = policy.parsed()
+    if isinstance(parsed, PolicyProblem):
+        _COMPILED[policy.digest] = parsed
+        return parsed
     cls = policy_validator_class()
     from jsonschema.exceptions import best_match
 
-    error = best_match(cls(cls.META_SCHEMA).iter_errors(policy.schema))
+    error = best_match(cls(cls.META_SCHEMA).iter_errors(parsed))
     if error is not None:
         result: Any = _problem_at(policy, tuple(error.absolute_path), error.message)
     else:
-        bad = next(_bad_keywords(policy.schema, ()), None)
+        bad = next(_bad_keywords(parsed, ()), None)
         if bad is not None:
             result = _problem_at(policy, bad[0], bad[1])
         else:
-            result = cls(policy.schema)
+            result = cls(parsed)
     _COMPILED[policy.digest] = result
     return result
 

@@ -21,13 +21,30 @@ SUFFIXES = (".json", ".yaml", ".yml")
 
 @dataclass(frozen=True)
 class Policy:
-    """One policy file, parsed (not yet checked against the metaschema)."""
+    """One policy file as read; parsed when first needed (a command whose results are cached
+    never parses it)."""
 
     path: Path
     name: str  # as shown in messages: relative to the workspace root where it is below it
     text: str
-    schema: Any
     digest: str
+
+    def parsed(self) -> Any:
+        """The schema, or the PolicyProblem saying why the file is not YAML or JSON."""
+        found = _PARSED.get((self.digest, self.name))
+        if found is None:
+            found = _parse_text(self)
+            _PARSED[(self.digest, self.name)] = found
+        return found
+
+    @property
+    def schema(self) -> Any:
+        """The schema (`{}` for a file that cannot be parsed: it then constrains nothing)."""
+        found = self.parsed()
+        return {} if isinstance(found, PolicyProblem) else found
+
+
+_PARSED: dict[tuple[str, str], Any] = {}
 
 
 @dataclass(frozen=True)
@@ -157,8 +174,6 @@ def _name_of(item: Policy | PolicyProblem) -> str:
 
 
 def _parse(path: Path, name: str) -> Policy | PolicyProblem:
-    import yaml
-
     try:
         data = path.read_bytes()
         text = data.decode("utf-8")
@@ -166,8 +181,15 @@ def _parse(path: Path, name: str) -> Policy | PolicyProblem:
         return PolicyProblem(path, name, f"cannot read: {exc.strerror or exc}")
     except UnicodeDecodeError:
         return PolicyProblem(path, name, "not UTF-8: save the file as UTF-8")
+    return Policy(path, name, text, hashlib.sha256(data).hexdigest())
+
+
+def _parse_text(policy: Policy) -> Any:
+    import yaml
+
+    path, name = policy.path, policy.name
     try:
-        schema = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        schema = yaml.load(policy.text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         what = exc.problem or exc.context or "cannot be read"
@@ -182,4 +204,4 @@ def _parse(path: Path, name: str) -> Policy | PolicyProblem:
         return PolicyProblem(path, name, f"not YAML or JSON: {exc}")
     if not isinstance(schema, dict | bool):
         return PolicyProblem(path, name, "a policy is a JSON Schema: an object (or true/false)")
-    return Policy(path, name, text, schema, hashlib.sha256(data).hexdigest())
+    return schema
