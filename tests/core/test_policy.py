@@ -239,9 +239,7 @@ def test_policies_from_environment_and_caller_and_parent_folders(team: Path, mon
 # --- the real command ------------------------------------------------------------------------
 
 
-def _lint(
-    cwd: Path, *args: str, cache: Path | None = None
-) -> subprocess.CompletedProcess[str]:
+def _lint(cwd: Path, *args: str, cache: Path | None = None) -> subprocess.CompletedProcess[str]:
     full = {**os.environ, "AME_CACHE_DIR": str(cache or cwd / ".cache")}
     full.pop("AME_POLICY", None)
     return subprocess.run(
@@ -311,3 +309,17 @@ def test_quickstart_example_is_clean_and_its_policy_catches_each_rule(tmp_path: 
     out = _lint(copy).stdout
     assert "(value from template 'small_cpu'): no GPUs in this team's projects" in out
     assert "model 'logreg': a model with autoDeploy needs a validation task" in out
+
+
+def test_console_problems_are_lints(team: Path):
+    """The console's Problems view reads the same engine: the same AME5xx rows as `ame lint`."""
+    from ame_tui.services.project import load_project
+
+    info = load_project(team / "ame.yml")
+    rows = [(p.line, p.col, p.code, p.message) for p in info.problems if p.code >= "AME5"]
+    linted = [
+        (r["line"], r["column"], r["code"], r["message"])
+        for r in json.loads(_lint(team, "--format", "json").stdout)
+        if r["code"] >= "AME5"
+    ]
+    assert rows == linted and len(rows) == 3
