@@ -30,6 +30,8 @@ import mlflow
 
 seen = {k: os.environ.get(k) for k in ("AME_MODEL_NAME", "AME_MODEL_VERSION", "AME_MODEL_URI")}
 print("MONITOR " + json.dumps(seen), flush=True)
+report = json.load(open(os.environ["AME_MONITORING_REPORT"]))  # the built-in report, first
+print("REPORT " + report["drift"]["verdict"], flush=True)
 with mlflow.start_run():
     mlflow.log_metric("monitored_version", float(seen["AME_MODEL_VERSION"]))
 '''
@@ -43,6 +45,7 @@ MONITOR_TASK = """
 """
 
 MODEL_EXTRA = """    monitoring:
+      window: 1h
       task:
         taskRef: monitor_logreg
       schedule: "0 * * * *"
@@ -61,11 +64,19 @@ MODEL_EXTRA = """    monitoring:
 
 def copy_quickstart(dest: Path) -> Path:
     """examples/quickstart in `dest`, plus a monitoring task, a batchInference section, and a
-    model `logreg_plain` without validation (autoDeploy serves its versions at once)."""
+    model `logreg_plain` without validation (autoDeploy serves its versions at once). The team
+    policy is left out: logreg_plain breaks its "autoDeploy needs validation" rule on purpose."""
     shutil.copytree(
-        QUICKSTART, dest, ignore=shutil.ignore_patterns(".ame", ".venv", "mlruns", "mlflow.db")
+        QUICKSTART,
+        dest,
+        ignore=shutil.ignore_patterns(".ame", ".ame-policy", ".venv", "mlruns", "mlflow.db"),
     )
     text = (dest / "ame.yml").read_text()
+    quickstart_monitoring = (
+        "    monitoring:\n      window: 1h\n      drift:\n        threshold: 0.1\n"
+    )
+    assert text.endswith(quickstart_monitoring), "quickstart changed shape"
+    text = text.removesuffix(quickstart_monitoring)  # MODEL_EXTRA has one with a task
     assert "\nmodels:" in text and text.endswith("autoDeploy: true\n"), "quickstart changed shape"
     text = text.replace("\nmodels:", MONITOR_TASK + "\nmodels:", 1) + MODEL_EXTRA
     (dest / "ame.yml").write_text(text)

@@ -53,7 +53,7 @@ def ame(project: Path, capsys, *args: str) -> tuple[int, str, str]:
         ),
         (("train", "fancy"), "model fancy has no training task"),
         (("validate", "logreg"), "model logreg has no validation task"),
-        (("monitor", "logreg"), "model logreg has no monitoring task"),
+        (("monitor", "logreg"), "logreg is not deployed; monitoring watches the served version"),
         (("predict", "logreg"), "no batchInference section: give --input FILE"),
         (("predict", "logreg", "--input", "a.txt", "--output", "b.csv"), "unknown file type .txt"),
     ],

@@ -262,6 +262,81 @@ def test_batch_predict_csv_and_json_lines(flow: Flow, capsys) -> None:
     assert code == 1 and "missing.csv: no such file" in err
 
 
+def _send(url: str, body: bytes) -> int:
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(
+        f"{url}/invocations", data=body, headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def test_monitor_flags_the_shifted_feature_and_records_it_in_mlflow(flow: Flow, capsys) -> None:
+    from ame_core.monitoring import request_log
+
+    url = flow.endpoint().url
+    started = time.time()  # earlier tests sent other rows: the report looks at these only
+    reference = features()
+    rows = reference.sample(300, replace=True, random_state=3).reset_index(drop=True)
+    rows["mean radius"] += 5 * reference["mean radius"].std()
+    for start in range(0, len(rows), 10):
+        chunk = rows.iloc[start : start + 10]
+        body = {"dataframe_split": {"columns": list(chunk.columns), "data": chunk.values.tolist()}}
+        assert _send(url, json.dumps(body).encode()) == 200
+    # Bad input reaches the model as it is; the log counts it and goes on.
+    assert _send(url, b"{not json") == 400
+    assert _send(url, json.dumps({"instances": [[1.0, 2.0, 3.0]]}).encode()) >= 400
+    assert _send(url, invocation_body(2)) == 200
+
+    def logged() -> int:
+        found = request_log.read(request_log.log_root(flow.project), MODEL, started)
+        return sum(len(rows) for log in found.values() for _, rows in log.samples)
+
+    deadline = time.monotonic() + 15
+    while logged() < 300 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert logged() >= 300
+
+    window = f"{int(time.time() - started) + 2}s"
+    code, out, err = flow.ame(capsys, "model", "monitor", MODEL, "--window", window)
+    assert code == 0, err
+    assert "drift: 1 of 30 features (3%): mean radius" in out, out[-3000:]
+    assert "reference: the training run's ame-reference/" in out
+    assert "1 requests not JSON" in out and "not matching the signature" in out
+    deployed = flow.endpoint().version
+    report = json.loads((flow.project / ".ame" / "monitoring" / MODEL / "latest.json").read_text())
+    assert report["version"] == deployed and report["drift"]["drifted"] == ["mean radius"]
+    assert report["traffic"]["requests"] >= 33 and report["traffic"]["errors"] >= 2
+    assert report["traffic"]["latency_ms"]["p95"] > 0
+    # The task ran after the report, and was handed it.
+    run_id = out.split("monitoring run ", 1)[1].split()[0]
+    log_text = Path(flow.lifecycle.backend.get_run(run_id).log_path).read_text()
+    assert "REPORT drift" in log_text
+
+    client = flow.client()
+    experiment = client.get_experiment_by_name(flow.lifecycle.project.name)
+    runs = client.search_runs(
+        [experiment.experiment_id], "tags.`ame.kind` = 'monitoring'", max_results=5
+    )
+    recorded = next(r for r in runs if r.info.run_id == report["mlflow_run_id"])
+    assert recorded.data.tags["ame.model"] == MODEL
+    assert recorded.data.tags["ame.version"] == deployed
+    assert recorded.data.tags["ame.verdict"] == "drift"
+    assert recorded.data.metrics["drift_share"] == pytest.approx(1 / 30, abs=1e-6)
+    assert recorded.data.metrics["drift.mean radius.p_value"] < 0.05
+    assert recorded.data.metrics["drift.mean texture.p_value"] >= 0.05
+    assert "latency_p95_ms" in recorded.data.metrics and "error_rate" in recorded.data.metrics
+    artifacts = [a.path for a in client.list_artifacts(recorded.info.run_id, "monitoring")]
+    assert artifacts == ["monitoring/report.json"]
+    # The served model kept answering through it all.
+    assert _send(url, invocation_body(1)) == 200
+
+
 def test_monitoring_runs_against_the_deployed_version(flow: Flow, capsys) -> None:
     code, out, err = flow.ame(capsys, "model", "monitor", MODEL)
     assert code == 0, err
