@@ -18,6 +18,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ame_core.cli.show",
     "ame_core.cli.schema_cmd",
     "ame_core.cli.init",
+    "ame_core.cli.completion",
 )
 # Modules written by other parts of the project; absent ones are skipped.
 OPTIONAL_COMMAND_MODULES: tuple[str, ...] = (
