@@ -22,6 +22,12 @@ if ! command -v nvim >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ 
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq neovim >/dev/null) \
     || echo "neovim could not be installed: the Neovim test will be skipped" >&2
 fi
+# Real shells for the completion tests (bash is here already).
+if { ! command -v zsh || ! command -v fish; } >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 \
+  && [ "$(id -u)" = 0 ]; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq zsh fish >/dev/null) \
+    || echo "zsh/fish could not be installed: their completion tests will be skipped" >&2
+fi
 export PATH="$PWD/.venv/bin:$PATH"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
