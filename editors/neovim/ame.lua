@@ -3,6 +3,16 @@
 -- `dofile()` it from init.lua. Requires `ame-lsp` on PATH (pip install the
 -- AME console project) or change `cmd` below.
 
+if vim.fn.has("nvim-0.8") == 0 then
+  -- vim.lsp.start and vim.fs (used below) came in 0.8: say so instead of a Lua traceback.
+  local v = vim.version()
+  vim.notify(
+    string.format("ame-lsp needs Neovim 0.8 or newer (this is %d.%d.%d): not started", v.major, v.minor, v.patch),
+    vim.log.levels.WARN
+  )
+  return
+end
+
 local group = vim.api.nvim_create_augroup("ame_lsp", { clear = true })
 
 local function is_ame_file(bufnr)
