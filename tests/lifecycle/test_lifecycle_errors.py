@@ -68,7 +68,7 @@ def test_one_line_errors(project: Path, capsys, args: tuple[str, ...], message: 
 def test_a_project_with_errors_is_refused(tmp_path: Path, capsys) -> None:
     (tmp_path / "ame.yml").write_text("project: bad\ntasks:\n  - name: x\n    executor: !nope {}\n")
     code, out, err = ame(tmp_path, capsys, "train", "x")
-    assert code == 1 and "ame.yml" in err
+    assert code == 2 and "ame.yml" in err  # a project that cannot be used: exit 2, as lint
 
 
 def test_local_dry_run_says_what_would_be_served(project: Path, capsys) -> None:
