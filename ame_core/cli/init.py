@@ -8,6 +8,7 @@ The default template is the quickstart: a model with training, validation and de
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
 from pathlib import Path
@@ -38,6 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--list-templates", action="store_true", help="print the templates and exit"
     )
+    parser.add_argument("--json", action="store_true", help="with --list-templates: as JSON")
     parser.add_argument(
         "--schema",
         metavar="URL",
@@ -88,6 +90,9 @@ def run(args: argparse.Namespace) -> int:
 
     names = template_names()
     if args.list_templates:
+        if args.json:
+            print(json.dumps([{"name": n, "default": n == DEFAULT_TEMPLATE} for n in names]))
+            return 0
         for name in names:
             print(name + (" (default)" if name == DEFAULT_TEMPLATE else ""))
         return 0

@@ -4,6 +4,7 @@ tests/lifecycle/test_cli_as_found.py.)"""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -74,6 +75,9 @@ def test_templates_are_the_examples_and_an_unknown_one_lists_them(tmp_path: Path
     examples = sorted(p.name for p in (REPO / "examples").iterdir() if (p / "ame.yml").is_file())
     listed = ame("init", "--list-templates")
     assert [line.split()[0] for line in listed.stdout.splitlines()] == examples
+    as_json = ame("init", "--list-templates", "--json")
+    assert as_json.stdout == ame("init", "--list-templates", "--format", "json").stdout
+    assert [t["name"] for t in json.loads(as_json.stdout) if t["default"]] == ["quickstart"]
     unknown = ame("init", "--template", "nope", str(tmp_path / "x"))
     assert unknown.returncode == 2
     assert unknown.stderr == f"ame: no template 'nope'; templates: {', '.join(examples)}\n"
