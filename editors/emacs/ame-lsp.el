@@ -43,13 +43,21 @@ Sent as initializationOptions {\"debounceMs\": N}."
   "When non-nil, run `eglot-ensure' in `ame-yaml-mode' buffers."
   :type 'boolean)
 
-(when (and (fboundp 'treesit-available-p) (treesit-available-p))
+(defun ame-lsp--yaml-grammar-p ()
+  "Non-nil when tree-sitter and its YAML grammar are both there (asked quietly)."
+  (and (fboundp 'treesit-available-p) (treesit-available-p)
+       (fboundp 'treesit-language-available-p)
+       (treesit-language-available-p 'yaml)))
+
+;; yaml-ts-mode only with its grammar (else every start warns about tree-sitter); yaml-mode
+;; whenever it is installed otherwise.
+(when (ame-lsp--yaml-grammar-p)
   (require 'yaml-ts-mode nil t))
-(unless (featurep 'yaml-ts-mode)
+(unless (and (featurep 'yaml-ts-mode) (ame-lsp--yaml-grammar-p))
   (require 'yaml-mode nil t))
 
 (cond
- ((and (featurep 'yaml-ts-mode) (treesit-language-available-p 'yaml))
+ ((and (featurep 'yaml-ts-mode) (ame-lsp--yaml-grammar-p))
   (define-derived-mode ame-yaml-mode yaml-ts-mode "AME"
     "Major mode for AME project files (yaml-ts-mode based)."))
  ((featurep 'yaml-mode)
@@ -63,10 +71,22 @@ Sent as initializationOptions {\"debounceMs\": N}."
 
 (add-to-list 'auto-mode-alist '("/ame\\.ya?ml\\'" . ame-yaml-mode))
 
+(defvar ame-lsp--warned nil "Non-nil once the missing Eglot was reported.")
+
 (defun ame-lsp--maybe-start ()
-  "Start Eglot in the current buffer if `ame-lsp-auto-start' is set."
-  (when (and ame-lsp-auto-start (require 'eglot nil t))
-    (eglot-ensure)))
+  "Start Eglot in the current buffer if `ame-lsp-auto-start' is set.
+Without Eglot, say so once instead of loading silently with no server."
+  (when ame-lsp-auto-start
+    (if (require 'eglot nil t)
+        (eglot-ensure)
+      (unless ame-lsp--warned
+        (setq ame-lsp--warned t)
+        (display-warning
+         'ame-lsp
+         (concat "Eglot is not installed, so ame-lsp is not started: on Emacs 28 "
+                 "install it with `apt install elpa-eglot' (Debian/Ubuntu) or "
+                 "`M-x package-install RET eglot' (needs GNU ELPA); Emacs 29+ has it built in")
+         :warning)))))
 
 (add-hook 'ame-yaml-mode-hook #'ame-lsp--maybe-start)
 
