@@ -28,6 +28,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--config", metavar="FILE", help="key bindings (default: ~/.config/ame/tui.toml)"
     )
+    parser.add_argument(
+        "--web",
+        action="store_true",
+        help="serve the console to a browser (textual-serve) at a URL with a random token",
+    )
+    parser.add_argument(
+        "--port", type=int, default=None, help="--web: the port (default: a free one)"
+    )
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="--web: the address to listen on (default 127.0.0.1; another exposes the console)",
+    )
     # also accepted after the command: `ame tui --project DIR`
     parser.add_argument("--project", dest="tui_project", metavar="DIR", help=argparse.SUPPRESS)
     parser.set_defaults(func=run)
@@ -93,6 +106,8 @@ def run(args: argparse.Namespace) -> int:
 
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     ctx = build_context(args)
+    if args.web:
+        return serve_web(args, ctx.project_dir)
     config = load_config(Path(args.config) if args.config else None)
     AmeApp(ctx, config, start_view=args.view).run()
     # A worker may still be waiting (a flow's cancel, a slow backend): do not wait for it.
@@ -103,4 +118,52 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(0)
+    return 0
+
+
+def console_command(args: argparse.Namespace, project_dir: Path) -> list[str]:
+    """`ame tui` as this one was asked for, without --web: what each browser session runs."""
+    command = [sys.executable, "-m", "ame_core", "tui", "--project", str(project_dir)]
+    for flag, value in (
+        ("--view", args.view),
+        ("--config", args.config),
+        ("--backend", args.backend),
+        ("--mlflow-uri", args.mlflow_uri),
+        ("--context", args.context),
+        ("--namespace", args.namespace),
+    ):
+        if value:
+            command += [flag, str(value)]
+    if args.read_only:
+        command.append("--read-only")
+    return command
+
+
+def serve_web(args: argparse.Namespace, project_dir: Path) -> int:
+    import shlex
+
+    from ame_core.cli.main import UsageError
+    from ame_tui import web
+
+    if args.port is not None and not 0 < args.port < 65536:
+        raise UsageError(f"--port {args.port}: a port is 1 to 65535")
+    try:
+        port = args.port or web.free_port(args.host)
+    except OSError as exc:
+        raise UsageError(f"--host {args.host}: cannot listen there ({exc.strerror})") from None
+    token = web.new_token()
+    if not web.is_loopback(args.host):
+        print(
+            f"ame: warning: --host {args.host} serves the console to the network: whoever has "
+            "the URL below can run tasks and deploy models as you, over plain HTTP (put it "
+            "behind TLS, or use an SSH tunnel to 127.0.0.1 instead)",
+            file=sys.stderr,
+        )
+    server = web.make_server(shlex.join(console_command(args, project_dir)), args.host, port, token)
+    print(f"AME console for {project_dir.name} in a browser: {web.url(args.host, port, token)}")
+    print("(the token is the key to the console; Ctrl+C stops serving)", flush=True)
+    try:
+        server.serve()
+    except OSError as exc:
+        raise UsageError(f"cannot serve on {args.host}:{port}: {exc.strerror or exc}") from None
     return 0
