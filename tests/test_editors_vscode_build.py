@@ -95,3 +95,79 @@ def test_copy_schema_script(tmp_path: Path) -> None:
     fake.write_text('{"title": "fake"}', encoding="utf-8")
     _run([node, "scripts/copy-schema.js"], ext, dict(os.environ, AME_SCHEMA_PATH=str(fake)))
     assert target.read_text(encoding="utf-8") == fake.read_text(encoding="utf-8")
+
+
+# --- the packaged extension as VS Code loads it ----------------------------------------------
+
+VSCE_DIR = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "ame-tests" / "vsce"
+STUB = REPO / "tests" / "editors_vscode" / "load_with_stub.js"
+
+
+def _activate(ext: Path, trusted: bool) -> dict:
+    node = shutil.which("node") or "node"
+    proc = _run(
+        [node, str(STUB), str(ext), "trusted" if trusted else "untrusted"], ext, dict(os.environ)
+    )
+    return json.loads(proc.stdout)
+
+
+def test_activation_starts_the_server_for_files_and_untitled_documents(built: tuple[Path, str]):
+    ext, _ = built
+    seen = _activate(ext, trusted=True)
+    (client,) = seen["clients"]
+    assert client["command"] == "ame-lsp"
+    assert {"scheme": "file", "language": "ame"} in client["documentSelector"]
+    assert {"scheme": "untitled", "language": "ame"} in client["documentSelector"]
+    assert {"scheme": "file", "pattern": "**/ame.{yml,yaml}"} in client["documentSelector"]
+    assert "ame.restartServer" in seen["commands"]
+    assert client["initializationOptions"] == {"debounceMs": 150, "codeLens": True}
+
+
+def test_lenses_only_in_a_trusted_workspace(built: tuple[Path, str]):
+    ext, _ = built
+    seen = _activate(ext, trusted=False)
+    (client,) = seen["clients"]
+    assert client["initializationOptions"]["codeLens"] is False  # nothing to click that runs
+    assert seen["trustListeners"] == 1  # granted trust restarts the client with lenses
+    manifest = json.loads((ext / "package.json").read_text(encoding="utf-8"))
+    assert manifest["capabilities"]["untrustedWorkspaces"]["supported"] == "limited"
+
+
+def test_language_configuration_and_grammar(built: tuple[Path, str]):
+    ext, _ = built
+    manifest = json.loads((ext / "package.json").read_text(encoding="utf-8"))
+    (language,) = manifest["contributes"]["languages"]
+    config = json.loads((ext / language["configuration"]).read_text(encoding="utf-8"))
+    assert config["comments"]["lineComment"] == "#"
+    (grammar,) = manifest["contributes"]["grammars"]
+    assert grammar["language"] == "ame"
+    tm = json.loads((ext / grammar["path"]).read_text(encoding="utf-8"))
+    assert tm["scopeName"] == grammar["scopeName"]
+
+
+def test_vsce_packages_the_extension(built: tuple[Path, str]):
+    ext, _ = built
+    vsce = VSCE_DIR / "node_modules" / ".bin" / "vsce"
+    if not vsce.exists():
+        VSCE_DIR.mkdir(parents=True, exist_ok=True)
+        proc = subprocess.run(
+            [NPM or "npm", "install", "--no-audit", "--no-fund", "--prefix", str(VSCE_DIR)]
+            + ["@vscode/vsce@3"],
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT_S,
+        )
+        if proc.returncode != 0 or not vsce.exists():
+            pytest.skip(f"npm install @vscode/vsce failed: {proc.stderr.strip()[-200:]}")
+    _run([str(vsce), "package", "--out", "ame.vsix"], ext, dict(os.environ))
+    import zipfile
+
+    names = set(zipfile.ZipFile(ext / "ame.vsix").namelist())
+    for inside in (
+        "extension/out/extension.js",
+        "extension/language-configuration.json",
+        "extension/syntaxes/ame.tmLanguage.json",
+        "extension/schema/ame.schema.json",
+        "extension/node_modules/vscode-languageclient/package.json",
+    ):
+        assert inside in names, inside

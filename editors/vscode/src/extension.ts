@@ -25,6 +25,10 @@ function debounceMs(): number {
   return config().get<number>("diagnostics.debounceMs", DEFAULT_DEBOUNCE_MS);
 }
 
+function lensesAllowed(): boolean {
+  return vscode.workspace.isTrusted && config().get<boolean>("codeLens.enabled", true);
+}
+
 function createClient(): LanguageClient {
   const command = config().get<string>("server.path", DEFAULT_SERVER) || DEFAULT_SERVER;
   const args = config().get<string[]>("server.args", []);
@@ -35,14 +39,18 @@ function createClient(): LanguageClient {
   };
 
   const clientOptions: LanguageClientOptions = {
+    // Untitled documents too: a new file set to the AME language is served before it is saved.
     documentSelector: [
       { scheme: "file", language: "ame" },
+      { scheme: "untitled", language: "ame" },
       { scheme: "file", pattern: "**/ame.{yml,yaml}" },
     ],
     synchronize: {
       fileEvents: vscode.workspace.createFileSystemWatcher("**/ame.{yml,yaml}"),
     },
-    initializationOptions: { debounceMs: debounceMs() },
+    // The lenses start the project's code: only in a trusted workspace (the client restarts
+    // when trust is granted).
+    initializationOptions: { debounceMs: debounceMs(), codeLens: lensesAllowed() },
     outputChannel,
   };
 
@@ -85,8 +93,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
 
   context.subscriptions.push(
     vscode.commands.registerCommand("ame.restartServer", restartClient),
+    vscode.workspace.onDidGrantWorkspaceTrust(restartClient),
     vscode.workspace.onDidChangeConfiguration(async (event) => {
-      if (event.affectsConfiguration("ame.server")) {
+      if (event.affectsConfiguration("ame.server") || event.affectsConfiguration("ame.codeLens")) {
         // A new command line needs a new process.
         await restartClient();
       } else if (event.affectsConfiguration("ame.diagnostics.debounceMs") && client?.isRunning()) {
