@@ -141,3 +141,29 @@ def test_batch_inference_refuses_a_wrong_output_or_wrong_columns(found: Found) -
     )  # fmt: skip
     assert scored.returncode == 0, scored.stderr
     assert "4 rows scored with logreg v1" in scored.stdout
+
+
+def test_completion_offers_the_project_runs_and_flows_and_model_listings_take_both_flags(
+    found: Found,
+) -> None:
+    def complete(*words: str) -> list[str]:
+        quoted = " ".join(f"'{w}'" for w in words)
+        code = (
+            f"source <(ame completion bash); COMP_WORDS=(ame {quoted}); "
+            f'COMP_CWORD={len(words)}; _ame_complete; printf "%s\\n" "${{COMPREPLY[@]}}"'
+        )
+        result = subprocess.run(
+            ["bash", "-c", code], capture_output=True, text=True, cwd=found.project,
+            env=found.env, timeout=60,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        return result.stdout.split()
+
+    runs = json.loads(found.ame("runs", "--json").stdout)
+    assert sorted(complete("logs", "")) == sorted(r["id"] for r in runs)
+    flows = json.loads(found.ame("flow", "list", "--format", "json").stdout)
+    assert sorted(complete("flow", "show", "")) == sorted(f["id"] for f in flows)
+    for command in (("model", "list"), ("model", "status", "logreg", "--no-health")):
+        short = found.ame(*command, "--json")
+        assert short.stdout == found.ame(*command, "--format", "json").stdout
+        assert json.loads(short.stdout)
