@@ -1,4 +1,4 @@
-"""`ame scheduler`: start cron-triggered tasks (and models' monitoring) while it runs.
+"""`ame schedule run`: start cron-triggered tasks (and models' monitoring) while it runs.
 
 Each firing is a flow (kind `task`, or `monitor` for a model's monitoring), driven by its own
 driver like every flow: the scheduler only decides when, so stopping it never cuts a firing short.

@@ -1,6 +1,6 @@
-"""The project's scheduler as a detached process: `ame scheduler start|stop|status`.
+"""The project's scheduler as a detached process: `ame schedule start|stop|status`.
 
-`start` runs `ame scheduler run` in its own session (no terminal), logging to
+`start` runs `ame schedule run` in its own session (no terminal), logging to
 `.ame/scheduler.log`; its state (pid, start time, when) is in `.ame/scheduler.json`. The running
 scheduler holds `.ame/scheduler.lock`, so there is one per project however it was started (in the
 foreground or detached), and "is it running?" is the kernel's answer, not a pid's.
@@ -87,14 +87,14 @@ def status(project_dir: Path) -> SchedulerState:
 
 
 def start(project_dir: Path, global_args: list[str], timeout: float = 30.0) -> SchedulerState:
-    """Start `ame scheduler run` detached; SchedulerError if one runs or it does not come up."""
+    """Start `ame schedule run` detached; SchedulerError if one runs or it does not come up."""
     current = status(project_dir)
     if current.running:
         raise SchedulerError(f"the scheduler already runs (pid {current.pid})")
     log = log_path(project_dir)
     log.parent.mkdir(parents=True, exist_ok=True)
     env = procs.detached_env()  # not tied to a run of the caller
-    argv = [sys.executable, "-m", "ame_core", *global_args, "scheduler", "run"]
+    argv = [sys.executable, "-m", "ame_core", *global_args, "schedule", "run"]
     with open(log, "ab") as out:
         child = subprocess.Popen(
             argv,

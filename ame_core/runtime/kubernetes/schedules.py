@@ -50,7 +50,7 @@ def render_cron_jobs(
         if resolved.is_pipeline:
             raise BackendError(
                 f"task {resolved.name}: scheduled pipelines are not supported on the kubernetes "
-                "backend yet; schedule its steps, or run `ame scheduler` locally"
+                "backend yet; schedule its steps, or run `ame schedule run` locally"
             )
         name = n.schedule_name(context.project, resolved.name)
         run = render.task_run(
