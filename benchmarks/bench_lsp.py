@@ -38,8 +38,9 @@ from generate import generate_merge_keys, generate_project  # noqa: E402
 
 AME_DEBOUNCE_MS = 150
 YAMLLS_DELAY_MS = 200  # yaml-language-server's validationDelayMs (not configurable)
-CUSTOM_TAGS = [
-    f"!{t} mapping" for t in ("poetry", "pip", "pipenv", "mlflow", "custom", "ame", "vault")
+CUSTOM_TAGS = [  # docs/format.md; !pipEnv is the deprecated spelling of !pipenv
+    f"!{t} mapping"
+    for t in ("poetry", "pip", "pipenv", "pipEnv", "mlflow", "custom", "ame", "vault")
 ]
 
 

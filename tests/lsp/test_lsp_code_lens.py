@@ -170,3 +170,17 @@ async def test_the_initialization_option_turns_lenses_on_and_off(project: Path):
     assert not lenses_wanted(emacs)
     emacs.initialization_options = {"ame": {"codeLens": True}}
     assert lenses_wanted(emacs)
+
+
+async def test_the_model_status_line():
+    # The registry's own VersionInfo, as Registry.latest returns it (a real registered version
+    # end to end is not run here: training costs tens of seconds).
+    from ame_core.registry import TAG_STATUS, VersionInfo
+    from ame_lsp.run_status import version_line
+
+    passed = VersionInfo(
+        "churn", "3", 0.0, None, "READY", [], {"accuracy": 0.9312}, {TAG_STATUS: "passed"}
+    )
+    assert version_line(passed) == "v3 · ✓ validation passed · accuracy 0.9312"
+    bare = VersionInfo("churn", "4", 0.0, None, "READY")
+    assert version_line(bare) == "v4 · not validated"
