@@ -102,6 +102,10 @@ LOG_LINES = [
 def write_project(root: Path) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     (root / "ame.yml").write_text(PROJECT_YML, encoding="utf-8")
+    # the files its tasks name, so lint finds what a real project has (and says nothing)
+    (root / "requirements.txt").write_text("mlflow\nscikit-learn\n", encoding="utf-8")
+    for script in ("train.py", "validate.py", "report.py"):
+        (root / script).write_text("print('demo')\n", encoding="utf-8")
     return root
 
 
