@@ -75,13 +75,16 @@ def monitor(
     seconds = window_seconds(window, model)
     until = now if now is not None else time.time()
     since = until - seconds
-    deployed = lifecycle.deployed_version(model_name)
+    backend = lifecycle.backend
+    # What the backend serves, not the registry's alias: nothing served, nothing to watch (and
+    # no MLflow server is started just to say so).
+    endpoint = backend.endpoint(model_name, lifecycle.context("deployment", model_name))
+    deployed = str(endpoint.version) if endpoint is not None and endpoint.version else None
     if deployed is None:
         raise MonitorError(
             f"{model_name} is not deployed; monitoring watches the served version "
             f"(deploy one: ame model deploy {model_name})"
         )
-    backend = lifecycle.backend
     context = lifecycle.context("monitoring", model_name, deployed)
     root = backend.request_log_root()
     warnings: list[str] = []

@@ -1,7 +1,8 @@
 """End to end with the real local backend on a copy of examples/quickstart: from the TUI, train
 the model and quit while it trains (the flow finishes without the console, validation included),
 reopen it and see the new version with its metric and verdict, deploy it, send a smoke request
-and see predictions, undeploy."""
+and see predictions, see the live monitoring flag a shifted feature and open its report,
+undeploy."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from tui_data import screen_text, wait_for
 from ame_tui.screens.deployments import DeploymentsView
 from ame_tui.screens.dialogs import ConfirmScreen, SmokeScreen
 from ame_tui.screens.models import ModelsView
+from ame_tui.screens.monitor_report import MonitorReportScreen
 
 REPO = Path(__file__).resolve().parents[2]
 RUN_TIMEOUT = 900.0  # the first run builds the quickstart's !pip environment
@@ -65,6 +67,28 @@ def quickstart_env(tmp_path: Path, ame_cache: Path):
 def _rows(app) -> list[list[str]]:
     table = app.screen.query_one(DataTable)
     return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+
+
+def _send_shifted(url: str, rows: int = 300) -> None:
+    """Requests whose `mean radius` is 5 standard deviations off, the rest as in training."""
+    import json
+    import urllib.request
+
+    from sklearn.datasets import load_breast_cancer
+
+    frame, _ = load_breast_cancer(return_X_y=True, as_frame=True)
+    sent = frame.sample(rows, replace=True, random_state=3).reset_index(drop=True)
+    sent["mean radius"] += 5 * frame["mean radius"].std()
+    for start in range(0, rows, 20):
+        chunk = sent.iloc[start : start + 20]
+        body = {"dataframe_split": {"columns": list(chunk.columns), "data": chunk.values.tolist()}}
+        request = urllib.request.Request(
+            f"{url}/invocations",
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            assert response.status == 200
 
 
 def _flow_ids(project: Path) -> set[str]:
@@ -149,6 +173,29 @@ async def test_train_quit_then_validate_deploy_smoke_undeploy(quickstart_env: Pa
             assert smoke.result.ok and "predictions" in smoke.result.answer
             await pilot.press("escape")
             await wait_for(pilot, lambda: "predictions" in screen_text(app), what="answer shown")
+
+            # live monitoring: the DRIFT column names the shifted feature, enter opens the report
+            url = app.screen.endpoints[0].url
+            await asyncio.to_thread(_send_shifted, url)
+            await wait_for(
+                pilot,
+                lambda: _rows(app) and _rows(app)[0][6] == "drift: mean radius",
+                timeout=90,
+                what="the drift verdict in the table",
+            )
+            assert float(_rows(app)[0][3]) > 0 and _rows(app)[0][4] == "0.0%"
+            assert "drift: 1 of 30 features (3%): mean radius" in screen_text(app)
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: isinstance(app.screen, MonitorReportScreen))
+            report_screen = app.screen
+            await wait_for(pilot, lambda: report_screen.query_one(DataTable).row_count == 30)
+            radius = report_screen.query_one(DataTable).get_row("mean radius")
+            assert str(radius[5]) == "yes" and str(radius[1]) == "ks"
+            texture = report_screen.query_one(DataTable).get_row("mean texture")
+            assert str(texture[5]) == "no"
+            assert "the training run's ame-reference/ (426 rows)" in screen_text(app)
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: isinstance(app.screen, DeploymentsView))
 
             # undeploy
             await pilot.press("u")
