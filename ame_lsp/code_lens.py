@@ -22,7 +22,13 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
-from ame_lsp.run_status import RunStartError, RunStatus, run_line, version_line
+from ame_lsp.run_status import (
+    RunStartError,
+    RunStatus,
+    run_line,
+    version_line,
+    versions_unknown,
+)
 from ame_lsp.safety import safe
 
 if TYPE_CHECKING:
@@ -94,7 +100,12 @@ class RunLenses:
                 version = await self._blocking(
                     self.status.latest_version, project_dir, definition.name
                 )
-                text = version_line(version) if version is not None else "no version yet"
+                if version is not None:
+                    text = version_line(version)
+                elif versions_unknown(project_dir):
+                    text = "versions: the project's MLflow server is not running (`ame mlflow ui` starts it)"
+                else:
+                    text = "no version yet"
                 flow = await self._blocking(self.status.active_flow, project_dir, definition.name)
                 if flow is not None:
                     text = f"● {flow.kind} {flow.status.value} · {text}"

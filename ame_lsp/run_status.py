@@ -128,6 +128,8 @@ class RunStatus:
             from ame_core.registry import Registry
             from ame_core.tracking import tracking_uri_for
 
+            if not tracking_is_up(project_dir):
+                return None  # looking must not start the project's MLflow server
             try:
                 state.versions[model] = Registry(tracking_uri_for(project_dir)).latest(model)
             except Exception:  # no store yet, or MLflow down: no version line
@@ -191,6 +193,25 @@ class RunStatus:
 
     def run(self, project_dir: Path, run_id: str) -> Any:
         return self.backend(project_dir).get_run(run_id)
+
+
+def tracking_is_up(project_dir: Path) -> bool:
+    """An explicit MLflow, or the project's own server already running: the registry can be
+    read without starting anything (showing a lens must never start a process)."""
+    import os
+
+    from ame_core import tracking_server
+
+    return bool(os.environ.get("MLFLOW_TRACKING_URI")) or (
+        tracking_server.running(project_dir) is not None
+    )
+
+
+def versions_unknown(project_dir: Path) -> bool:
+    """A store with versions in it, but its server is not running: the lens says so."""
+    from ame_core import tracking_server
+
+    return not tracking_is_up(project_dir) and tracking_server.store_path(project_dir).exists()
 
 
 def flow_params(kind: str) -> dict[str, Any]:

@@ -91,6 +91,9 @@ async def test_lenses_above_tasks_pipelines_and_models(client: LanguageClient, p
     run = next(args for line, title, _, args in lenses if title == "▶ Run" and line == 2)
     assert list(run) == [doc, "task", "hello"]
     assert _flows(project) == []  # opening, saving and showing lenses ran nothing
+    from ame_core import tracking_server
+
+    assert tracking_server.running(project.parent) is None  # nor started MLflow
 
 
 async def test_the_run_lens_runs_the_task_and_its_status_follows(
