@@ -145,6 +145,50 @@ def test_v2_and_invocations_answer_the_same(served: Served) -> None:
     served.timings["mlserver ready (s)"] = float(endpoint.extra["ready_seconds"])
 
 
+def test_mlserver_metrics_and_the_request_log_see_the_same_requests(served: Served) -> None:
+    """What a cluster's report reads (MLServer's Prometheus /metrics) and what the local
+    request log keeps, for the same V2 requests."""
+    import urllib.request
+
+    from ame_core.monitoring import request_log
+    from ame_core.monitoring.prometheus import serving_figures
+
+    endpoint = served.serving.endpoint(MODEL)
+    assert endpoint is not None
+    version = str(endpoint.version)
+    settings = sorted(
+        served.serving.version_dir(MODEL, version).glob("mlserver-*/settings.json"),
+        key=lambda p: p.stat().st_mtime,
+    )[-1]
+    metrics_url = f"http://127.0.0.1:{json.loads(settings.read_text())['metrics_port']}/metrics"
+
+    def figures() -> dict:
+        with urllib.request.urlopen(metrics_url, timeout=10) as response:
+            return serving_figures(response.read().decode())
+
+    before = figures()["requests_total"]
+    started = time.time()
+    request = v2.request(served.example(), served.files(version).signature_inputs or [])
+    for _ in range(6):
+        status, answer = post_json(f"{endpoint.url}/v2/models/{MODEL}/infer", request)
+        assert status == 200, answer
+    after = figures()
+    assert after["requests_total"] - before == 6
+    assert after["latency_ms"] is None or after["latency_ms"]["p50"] > 0
+
+    root = request_log.log_root(served.serving.project_dir)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        logged = request_log.read(root, MODEL, started).get(version)
+        if logged is not None and len(logged.times) >= 6:
+            break
+        time.sleep(0.2)
+    assert logged is not None and logged.statuses[-6:] == [200] * 6
+    columns, rows = logged.samples[-1]  # V2 tensors, one per column, named by the signature
+    assert columns is not None and columns[0] == "mean radius" and len(columns) == 30
+    assert len(rows) == 3 and len(rows[0]) == 30
+
+
 def test_a_version_switch_under_load_fails_no_request(served: Served) -> None:
     before = served.serving.endpoint(MODEL)
     assert before is not None
