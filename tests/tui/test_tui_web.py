@@ -3,6 +3,7 @@ it (the page, then the websocket that drives the console), in a real `ame tui --
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import signal
@@ -97,3 +98,121 @@ async def test_the_console_needs_its_token_and_runs_in_the_page(served) -> None:
             seen.clear()
             await read_until(ws, "STATUS", seen)
             await read_until(ws, "Runs", seen)
+
+
+# --- in a real browser ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Debian's chromium; installed here when apt and root are at hand, else the test skips."""
+    import shutil
+
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None and os.geteuid() == 0 and shutil.which("apt-get"):
+        subprocess.run(["apt-get", "update", "-q"], capture_output=True, timeout=300)
+        subprocess.run(
+            ["apt-get", "install", "-y", "-q", "chromium"], capture_output=True, timeout=900
+        )
+        found = shutil.which("chromium")
+    if found is None:
+        pytest.skip("no chromium here and it cannot be installed (needs apt-get as root)")
+    return found
+
+
+class Browser:
+    """Headless Chromium driven over the DevTools protocol (CDP), one page."""
+
+    def __init__(self, ws) -> None:
+        self.ws, self.next_id, self.frames = ws, 0, []
+
+    async def call(self, method: str, **params):
+        self.next_id += 1
+        await self.ws.send_json({"id": self.next_id, "method": method, "params": params})
+        while True:
+            message = await self.ws.receive_json(timeout=60)
+            self._event(message)
+            if message.get("id") == self.next_id:
+                return message.get("result", {})
+
+    def _event(self, message: dict) -> None:
+        import base64
+
+        if message.get("method") == "Network.webSocketFrameReceived":
+            response = message["params"]["response"]
+            data = response["payloadData"]
+            raw = base64.b64decode(data) if response.get("opcode") == 2 else data.encode()
+            self.frames.append(raw.decode("utf-8", "replace"))
+
+    def seen(self) -> str:
+        return ANSI.sub("", "".join(self.frames))
+
+    async def until(self, wanted: str, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while wanted not in self.seen():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{wanted!r} never reached the page: {self.seen()[-400:]!r}")
+            try:
+                self._event(await self.ws.receive_json(timeout=1))
+            except TimeoutError:
+                pass
+
+    async def text(self) -> str:
+        result = await self.call("Runtime.evaluate", expression="document.body.innerText")
+        return result["result"].get("value", "")
+
+
+async def test_in_chromium_the_page_draws_the_console_and_keys_reach_it(
+    served, chromium, tmp_path
+) -> None:
+    import json as jsonlib
+    import urllib.request
+
+    import aiohttp
+
+    base, token, _ = served
+    port = free_port()
+    proc = subprocess.Popen(
+        [chromium, "--headless=new", "--no-sandbox", "--disable-gpu",
+         f"--remote-debugging-port={port}", f"--user-data-dir={tmp_path / 'profile'}",
+         "--window-size=1400,900", "about:blank"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=2) as r:
+                    pages = [t for t in jsonlib.load(r) if t["type"] == "page"]
+                if pages:
+                    break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, "chromium did not start"
+            time.sleep(0.2)
+        debugger = pages[0]["webSocketDebuggerUrl"]
+        async with (
+            aiohttp.ClientSession() as session,
+            session.ws_connect(debugger, max_msg_size=0) as ws,
+        ):
+            if True:  # one page for the whole test
+                page = Browser(ws)
+                await page.call("Network.enable")
+                await page.call("Page.enable")
+                await page.call("Page.navigate", url=f"{base}/")  # no token: no console
+                deadline = time.monotonic() + 30
+                while "needs its token" not in await page.text():
+                    assert time.monotonic() < deadline, await page.text()
+                    await asyncio.sleep(0.2)
+                await page.call("Page.navigate", url=f"{base}/?token={token}")
+                await page.until("MODEL")  # the Models view, drawn in the page's terminal
+                await page.until("logreg")
+                page.frames.clear()
+                focus = "document.querySelector('.xterm-helper-textarea').focus()"
+                await page.call("Runtime.evaluate", expression=focus)  # as a click on it does
+                await page.call("Input.dispatchKeyEvent", type="keyDown", key="3", text="3")
+                await page.call("Input.dispatchKeyEvent", type="keyUp", key="3")
+                await page.until("STATUS")  # the key reached the app: Runs is shown
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
