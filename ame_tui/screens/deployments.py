@@ -196,7 +196,7 @@ class DeploymentsView(PolledView):
         text = Text(f" {endpoint.model} v{report['version']} · last {window}: ", style="bold")
         text.append(traffic_line(report["traffic"]))
         found = report["drift"]
-        text.append(" · drift ")
+        text.append(" · ")
         from ame_core.monitoring.text import verdict_line
 
         text.append(verdict_line(found), style=DRIFT_STYLE.get(found["verdict"], "grey50"))
