@@ -45,6 +45,10 @@ class YamlInt(int):
         obj.source = source
         return obj
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # copy, deepcopy (dataclasses.asdict) and pickle rebuild it with its source text.
+        return (type(self), (int(self), self.source))
+
 
 class YamlFloat(float):
     """A float from YAML that remembers its source text: `pythonVersion: 3.10` is "3.10"."""
@@ -55,6 +59,10 @@ class YamlFloat(float):
         obj = super().__new__(cls, value)
         obj.source = source
         return obj
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # copy, deepcopy (dataclasses.asdict) and pickle rebuild it with its source text.
+        return (type(self), (float(self), self.source))
 
 
 def source_text(value: Any) -> Any:

@@ -117,7 +117,7 @@ def monitor(
         features=features,
         reference=reference,
         no_reference_reason=why_not,
-        threshold=getattr(drift_settings, "threshold", None),
+        threshold=_number(getattr(drift_settings, "threshold", None)),
         watched=getattr(drift_settings, "features", None),
         warnings=warnings,
     )
@@ -138,6 +138,11 @@ def monitor(
     if write or record:
         report["path"] = str(_write(lifecycle.project.dir, model_name, report))
     return report
+
+
+def _number(value: Any) -> float | None:
+    """A plain float: the file's numbers carry their source position (not copyable)."""
+    return None if value is None else float(value)
 
 
 def _baseline(

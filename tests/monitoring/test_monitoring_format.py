@@ -47,3 +47,13 @@ def test_a_bad_window_and_threshold_are_reported_at_their_values() -> None:
     found = _problems("      window: 5 parsecs\n      drift: {threshold: -1}\n")
     assert ("AME305", 9, 15) == found[0][:3] and "not a duration" in found[0][3]
     assert ("AME109", 10, 26) == found[1][:3] and "must be above 0" in found[1][3]
+
+
+def test_numbers_from_the_file_can_be_copied() -> None:
+    """dataclasses.asdict deep-copies: a report built with the file's threshold must not fail."""
+    import copy
+
+    analysis = analyze(HEAD + "      drift: {threshold: 0.25}\n")
+    threshold = analysis.project.models[0].monitoring.drift.threshold
+    copied = copy.deepcopy(threshold)
+    assert copied == 0.25 and type(copied) is type(threshold)
