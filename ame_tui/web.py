@@ -89,5 +89,11 @@ def new_token() -> str:
 
 
 def url(host: str, port: int, token: str) -> str:
+    if host in (
+        "0.0.0.0",
+        "::",
+        "",
+    ):  # every address: name this machine, a browser can't use 0.0.0.0
+        host = socket.gethostname()
     shown = f"[{host}]" if ":" in host else host
     return f"http://{shown}:{port}/?token={token}"
