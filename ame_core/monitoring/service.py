@@ -193,7 +193,7 @@ def _reference(
     logged = _logged_reference(lifecycle, model_name, version)
     if logged is not None:
         return ref.Reference(logged, f"the training run's {ref.REFERENCE_ARTIFACT}/")
-    example = files.get("input_example")
+    example = files["input_example"]() if "input_example" in files else None
     if example is None:
         return None
     return ref.Reference(
@@ -205,8 +205,8 @@ def _reference(
 
 
 def _version_files(lifecycle: Any, model_name: str, version: str) -> dict[str, Any]:
-    """The version's signature and input example: from its served copy on this machine, else
-    through MLflow."""
+    """The version's signature, and a reader of its input example (read only when it is the
+    reference): from its served copy on this machine, else through MLflow."""
     import yaml
 
     from ame_core.serving.versions import ModelFiles
@@ -215,22 +215,28 @@ def _version_files(lifecycle: Any, model_name: str, version: str) -> dict[str, A
     model_dir = local / f"v{version}" / "model"
     if (model_dir / "MLmodel").is_file():
         files = ModelFiles(model_dir, yaml.safe_load((model_dir / "MLmodel").read_text()) or {})
-        return {"signature": files.signature_inputs, "input_example": _example(model_dir)}
+        return {"signature": files.signature_inputs, "input_example": lambda: _example(model_dir)}
     from ame_core.tracking import is_http, rest
 
     if not is_http(lifecycle.tracking_uri):
         return {}
     api = rest(lifecycle.tracking_uri, lifecycle.project.dir)
-    found: dict[str, Any] = {}
     try:
         mlmodel = yaml.safe_load(api.model_version_artifact(model_name, version, "MLmodel"))
-        files = ModelFiles(model_dir, mlmodel or {})
-        found["signature"] = files.signature_inputs
-        raw = api.model_version_artifact(model_name, version, "input_example.json")
-        found["input_example"] = ref.from_input_example(json.loads(raw))
-    except Exception:  # noqa: BLE001 - a version without these files: drift says so
-        pass
-    return found
+    except Exception:  # noqa: BLE001 - a version without an MLmodel: drift says so
+        return {}
+
+    def example() -> Any:
+        try:
+            raw = api.model_version_artifact(model_name, version, "input_example.json")
+            return ref.from_input_example(json.loads(raw))
+        except Exception:  # noqa: BLE001 - none logged
+            return None
+
+    return {
+        "signature": ModelFiles(model_dir, mlmodel or {}).signature_inputs,
+        "input_example": example,
+    }
 
 
 def _example(model_dir: Path) -> Any:

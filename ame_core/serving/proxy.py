@@ -199,6 +199,9 @@ class ProxyServer(ThreadingHTTPServer):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes: with Nagle's algorithm the second waits for the
+    # client's delayed ACK (~40 ms) on a kept-alive connection.
+    disable_nagle_algorithm = True
     server: ProxyServer
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib name

@@ -45,6 +45,16 @@ def test_large_numeric_reference_uses_normalised_wasserstein() -> None:
     assert not drift.numeric("x", ref, cur, threshold=0.5).drifted
 
 
+@pytest.mark.parametrize("seed", range(5))
+def test_our_distances_are_scipys(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    u, v = rng.normal(size=1500), rng.exponential(size=700)
+    assert drift.wasserstein(u, v) == pytest.approx(stats.wasserstein_distance(u, v))
+    p, q = rng.random(6), rng.random(6)
+    q[2] = 0.0
+    assert drift.jensen_shannon(p, q) == pytest.approx(jensenshannon(p, q))
+
+
 def test_wasserstein_by_hand() -> None:
     ref = [0.0, 2.0] * 600  # std 1
     cur = [1.0, 3.0] * 10  # every value moved by one: distance 1

@@ -45,8 +45,8 @@ def test_without_a_task_the_section_is_valid_and_the_window_defaults_to_an_hour(
 
 def test_a_bad_window_and_threshold_are_reported_at_their_values() -> None:
     found = _problems("      window: 5 parsecs\n      drift: {threshold: -1}\n")
-    assert ("AME305", 9, 15) == found[0][:3] and "not a duration" in found[0][3]
-    assert ("AME109", 10, 26) == found[1][:3] and "must be above 0" in found[1][3]
+    assert found[0][:3] == ("AME305", 9, 15) and "not a duration" in found[0][3]
+    assert found[1][:3] == ("AME109", 10, 26) and "must be above 0" in found[1][3]
 
 
 def test_numbers_from_the_file_can_be_copied() -> None:
