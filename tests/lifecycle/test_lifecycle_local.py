@@ -241,6 +241,7 @@ def test_batch_predict_csv_and_json_lines(flow: Flow, capsys) -> None:
     ):
         source = flow.root / "in" / f"rows{suffix}"
         target = flow.root / "out" / f"scored{suffix}"
+        target.parent.mkdir(exist_ok=True)  # --output into a missing folder is refused
         code, out, err = flow.ame(
             capsys, "model", "predict", MODEL, "--input", str(source), "--output", str(target)
         )
@@ -280,7 +281,13 @@ def test_monitor_flags_the_shifted_feature_and_records_it_in_mlflow(flow: Flow, 
     from ame_core.monitoring import request_log
 
     url = flow.endpoint().url
-    started = time.time()  # earlier tests sent other rows: the report looks at these only
+    # Earlier tests sent other rows: the report's window must hold these only, so they start
+    # at least `margin` seconds after the last request logged so far.
+    margin = 5.0
+    root = request_log.log_root(flow.project)
+    before = [t for log in request_log.read(root, MODEL, 0).values() for t in log.times]
+    time.sleep(max(0.0, max(before, default=0.0) + margin + 1 - time.time()))
+    started = time.time()
     reference = features()
     rows = reference.sample(300, replace=True, random_state=3).reset_index(drop=True)
     rows["mean radius"] += 5 * reference["mean radius"].std()
@@ -294,7 +301,7 @@ def test_monitor_flags_the_shifted_feature_and_records_it_in_mlflow(flow: Flow, 
     assert _send(url, invocation_body(2)) == 200
 
     def logged() -> int:
-        found = request_log.read(request_log.log_root(flow.project), MODEL, started)
+        found = request_log.read(root, MODEL, started)
         return sum(len(rows) for log in found.values() for _, rows in log.samples)
 
     deadline = time.monotonic() + 15
@@ -302,7 +309,7 @@ def test_monitor_flags_the_shifted_feature_and_records_it_in_mlflow(flow: Flow, 
         time.sleep(0.2)
     assert logged() >= 300
 
-    window = f"{int(time.time() - started) + 2}s"
+    window = f"{int(time.time() - started + margin)}s"  # these requests and no others
     code, out, err = flow.ame(capsys, "model", "monitor", MODEL, "--window", window)
     assert code == 0, err
     assert "drift: 1 of 30 features (3%): mean radius" in out, out[-3000:]
