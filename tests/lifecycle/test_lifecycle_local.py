@@ -281,12 +281,18 @@ def test_monitor_flags_the_shifted_feature_and_records_it_in_mlflow(flow: Flow, 
     from ame_core.monitoring import request_log
 
     url = flow.endpoint().url
-    # Earlier tests sent other rows: the report's window must hold these only, so they start
-    # at least `margin` seconds after the last request logged so far.
-    margin = 5.0
+    # Earlier tests sent other rows: the report's window must hold these only. The proxy
+    # writes its log once a second, so the log is quiet when nothing new was logged for 3 s;
+    # the window then reaches back 1.5 s before these requests, into that quiet.
     root = request_log.log_root(flow.project)
-    before = [t for log in request_log.read(root, MODEL, 0).values() for t in log.times]
-    time.sleep(max(0.0, max(before, default=0.0) + margin + 1 - time.time()))
+
+    def newest() -> float:
+        found = request_log.read(root, MODEL, time.time() - 120)
+        return max((t for log in found.values() for t in log.times), default=0.0)
+
+    deadline = time.monotonic() + 60
+    while time.time() - newest() <= 3.0 and time.monotonic() < deadline:
+        time.sleep(0.2)
     started = time.time()
     reference = features()
     rows = reference.sample(300, replace=True, random_state=3).reset_index(drop=True)
@@ -309,7 +315,7 @@ def test_monitor_flags_the_shifted_feature_and_records_it_in_mlflow(flow: Flow, 
         time.sleep(0.2)
     assert logged() >= 300
 
-    window = f"{int(time.time() - started + margin)}s"  # these requests and no others
+    window = f"{int((time.time() - started + 1.5) * 1000)}ms"  # these requests, no others
     code, out, err = flow.ame(capsys, "model", "monitor", MODEL, "--window", window)
     assert code == 0, err
     assert "drift: 1 of 30 features (3%): mean radius" in out, out[-3000:]

@@ -18,7 +18,7 @@ from pathlib import Path
 
 DIST = "ame-console"
 # Packages only the console (ame_tui) and the language server (ame_lsp) import.
-UI_ONLY = {"textual", "pygls", "lsprotocol"}
+UI_ONLY = {"textual", "textual-serve", "pygls", "lsprotocol"}
 _SKIPPED_DIRS = {"__pycache__"}
 _SKIPPED_SUFFIXES = {".pyc", ".pyo"}
 _EPOCH = (1980, 1, 1, 0, 0, 0)  # zip's earliest time: fixed, so the bytes do not vary
