@@ -385,9 +385,12 @@ def _log_report(uri: str, project_dir: Path, run_id: str, report: dict[str, Any]
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(data)
                 return
-        tmp = reports_dir(project_dir, report["model"]) / "report.json"
-        tmp.write_bytes(data)
-        log_artifacts(uri, run_id, [(tmp, "monitoring")])
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="ame-report-") as folder:
+            tmp = Path(folder) / "report.json"
+            tmp.write_bytes(data)
+            log_artifacts(uri, run_id, [(tmp, "monitoring")])
     except TrackingError:
         raise
     except Exception as exc:  # noqa: BLE001 - RestError, OSError, MLflow's own: one line

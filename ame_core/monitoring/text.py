@@ -27,6 +27,14 @@ def traffic_line(figures: dict[str, Any]) -> str:
     )
 
 
+def server_line(server: dict[str, Any]) -> str:
+    """A cluster's runtime totals (server_metrics)."""
+    return (
+        f"{server['requests_total']} requests since the server started · errors "
+        f"{server['error_rate'] * 100:.1f}% · {latency(server.get('latency_ms'))}"
+    )
+
+
 def verdict_line(found: dict[str, Any]) -> str:
     verdict = found["verdict"]
     if verdict == "drift":
@@ -54,10 +62,7 @@ def render(report: dict[str, Any]) -> list[str]:
             lines.append(f"  v{version:<7} {traffic_line(figures)}")
     server = report.get("server_metrics")
     if server:
-        lines.append(
-            f"server    {server['requests_total']} requests since start · errors "
-            f"{server['error_rate'] * 100:.1f}% · {latency(server.get('latency_ms'))}"
-        )
+        lines.append(f"server    {server_line(server)}")
     found = report["drift"]
     lines.append(f"drift     {verdict_line(found)}")
     if found.get("reference"):

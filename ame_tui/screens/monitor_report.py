@@ -100,7 +100,7 @@ class MonitorReportScreen(View):
 
     def _show(self) -> None:
         from ame_core.durations import format_duration
-        from ame_core.monitoring.text import latency, traffic_line
+        from ame_core.monitoring.text import server_line, traffic_line
 
         report = self.report
         assert report is not None
@@ -113,10 +113,7 @@ class MonitorReportScreen(View):
             lines.append(f"\n v{version:<9} {traffic_line(figures)}")
         server = report.get("server_metrics")
         if server:
-            lines.append(
-                f"\n server     {server['requests_total']} requests since it started · errors "
-                f"{server['error_rate'] * 100:.1f}% · {latency(server.get('latency_ms'))}"
-            )
+            lines.append(f"\n server     {server_line(server)}")
         self.query_one("#report-traffic", Static).update(lines)
         series = report["traffic"].get("series") or {}
         self.query_one(Sparkline).data = [float(v) for v in series.get("requests") or []]

@@ -91,3 +91,22 @@ def test_train_validate_deploy_on_kubernetes(cluster: Kubelet, tmp_path: Path, m
     assert endpoint is not None and endpoint.version == "1"
     assert endpoint.status is EndpointStatus.STARTING  # no kubelet has made it ready
     assert lifecycle.registry.deployed("logreg") == "1"
+
+    # Monitoring on a cluster: no request log there; the report says what it lacks, reads the
+    # runtime's metrics where it can (a port-forward: none here), and is still recorded.
+    from ame_core.monitoring.service import monitor
+    from ame_core.tracking import client
+
+    report = monitor(lifecycle, "logreg")
+    assert report["backend"] == "kubernetes" and report["version"] == "1"
+    assert report["traffic"]["requests"] == 0
+    assert any("no request log yet" in line for line in report["unavailable"])
+    assert "server_metrics" in report or any(
+        "cannot read the model server's metrics" in w for w in report["warnings"]
+    )
+    assert report["drift"]["verdict"] == "no reference"
+    recorded = client(mlflow_uri).get_run(report["mlflow_run_id"])
+    assert recorded.data.tags["ame.kind"] == "monitoring"
+    assert recorded.data.tags["ame.verdict"] == "no reference"
+    listed = client(mlflow_uri).list_artifacts(report["mlflow_run_id"], "monitoring")
+    assert [a.path for a in listed] == ["monitoring/report.json"]
