@@ -41,15 +41,6 @@ class FeatureDrift:
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
-    @property
-    def method_label(self) -> str:
-        return {
-            "ks": "Kolmogorov–Smirnov",
-            "wasserstein": "Wasserstein (norm.)",
-            "chi2": "chi-squared",
-            "jensenshannon": "Jensen–Shannon",
-        }[self.method]
-
 
 def wasserstein(u: Any, v: Any) -> float:
     """The 1-D Wasserstein distance: the area between the two empirical CDFs (what

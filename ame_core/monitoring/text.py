@@ -95,24 +95,28 @@ def render(report: dict[str, Any]) -> list[str]:
     return lines
 
 
+METHOD_LABELS = {
+    "ks": "Kolmogorov–Smirnov",
+    "wasserstein": "Wasserstein (norm.)",
+    "chi2": "chi-squared",
+    "jensenshannon": "Jensen–Shannon",
+}
+
+
+def feature_cells(feature: dict[str, Any]) -> tuple[str, str, str]:
+    """A feature's statistic, p-value and threshold as the CLI and the console show them."""
+    p = feature["p_value"]
+    statistic = "inf" if feature["statistic"] is None else f"{feature['statistic']:.4g}"
+    shown_p = "-" if p is None else ("<0.001" if p < 1e-3 else f"{p:.3f}")
+    threshold = f"p < {feature['threshold']}" if p is not None else f"> {feature['threshold']}"
+    return statistic, shown_p, threshold
+
+
 def _table(features: list[dict[str, Any]]) -> str:
     rows = [["  FEATURE", "TEST", "STATISTIC", "P-VALUE", "THRESHOLD", "DRIFTED"]]
-    labels = {
-        "ks": "Kolmogorov–Smirnov",
-        "wasserstein": "Wasserstein (norm.)",
-        "chi2": "chi-squared",
-        "jensenshannon": "Jensen–Shannon",
-    }
     for f in features:
-        statistic = "inf" if f["statistic"] is None else f"{f['statistic']:.4g}"
-        p = (
-            "-"
-            if f["p_value"] is None
-            else ("<0.001" if f["p_value"] < 1e-3 else f"{f['p_value']:.3f}")
-        )
-        threshold = f"p < {f['threshold']}" if f["p_value"] is not None else f"> {f['threshold']}"
         rows.append(
-            [f"  {f['feature']}", labels.get(f["method"], f["method"]), statistic, p, threshold,
+            [f"  {f['feature']}", METHOD_LABELS.get(f["method"], f["method"]), *feature_cells(f),
              "yes" if f["drifted"] else "no"]
         )  # fmt: skip
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]

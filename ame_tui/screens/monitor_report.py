@@ -100,7 +100,7 @@ class MonitorReportScreen(View):
 
     def _show(self) -> None:
         from ame_core.durations import format_duration
-        from ame_core.monitoring.text import server_line, traffic_line
+        from ame_core.monitoring.text import feature_cells, server_line, traffic_line
 
         report = self.report
         assert report is not None
@@ -126,16 +126,13 @@ class MonitorReportScreen(View):
         self.query_one("#report-verdict", Static).update(verdict)
         rows = []
         for f in found.get("features") or []:
-            p = f["p_value"]
             rows.append(
                 (
                     f["feature"],
                     (
                         Text(f["feature"], "bold" if f["drifted"] else ""),
                         f["method"],
-                        "inf" if f["statistic"] is None else f"{f['statistic']:.4g}",
-                        "-" if p is None else ("<0.001" if p < 1e-3 else f"{p:.3f}"),
-                        f"p < {f['threshold']}" if p is not None else f"> {f['threshold']}",
+                        *feature_cells(f),
                         Text("yes", "bold red") if f["drifted"] else Text("no", "green"),
                     ),
                 )
