@@ -107,7 +107,7 @@ def local_url(project_dir: Path) -> str:
         with _locked(project_dir):
             state = read_state(project_dir)
             if state is None:
-                from ame_core.serving.local import free_port
+                from ame_core.net import free_port
 
                 port = free_port()
                 state = {"port": port, "url": _url(port), "urls": [_url(port)]}
@@ -296,7 +296,7 @@ def _start(project_dir: Path, old: dict[str, Any] | None, announce: bool) -> str
         )
     port = old.get("port") if old else None
     if not port or not _port_free(int(port)):
-        from ame_core.serving.local import free_port
+        from ame_core.net import free_port
 
         port = free_port()
     url = _url(int(port))

@@ -38,6 +38,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from ame_core.net import free_port
 from ame_core.runtime import filelock, procs
 from ame_core.runtime.backend import BackendError, Endpoint, EndpointStatus
 from ame_core.runtime.records import atomic_write
@@ -54,12 +55,6 @@ STOP_TIMEOUT = 15.0
 SUPPORTED_SERVING = tuple(RUNTIMES)
 # In the environment of every process started to serve a model: `<project dir>#<model>`.
 SERVED_ENV = "AME_SERVED_MODEL"
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
 
 
 def http_get(url: str, timeout: float = 2.0) -> tuple[int | None, str]:

@@ -9,20 +9,14 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 from dataclasses import dataclass
 from pathlib import Path
 
+from ame_core.net import free_port
 from ame_core.serving.versions import ModelFiles
 
 HOST = "127.0.0.1"
 MLSERVER_VERSION = "1.7.1"
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
 
 
 def _names_mlflow(requirements: str) -> bool:
@@ -76,8 +70,8 @@ class Runtime:
         settings = {
             "host": HOST,
             "http_port": port,
-            "grpc_port": _free_port(),
-            "metrics_port": _free_port(),
+            "grpc_port": free_port(),
+            "metrics_port": free_port(),
             # 0: inference in the server process itself (no worker pool to start);
             # `replicas` > 1 become MLServer's parallel workers.
             "parallel_workers": workers if workers > 1 else 0,
