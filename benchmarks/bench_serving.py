@@ -36,7 +36,8 @@ sys.path.insert(0, str(REPO))
 os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
 os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
 
-from ame_core.serving.local import LocalServing, free_port  # noqa: E402
+from ame_core.net import free_port  # noqa: E402
+from ame_core.serving.local import LocalServing  # noqa: E402
 
 
 def register_model(uri: str) -> bytes:
