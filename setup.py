@@ -1,4 +1,4 @@
-"""Build hook: the examples ship inside the package (as `ame_core/examples/`), so an installed
+"""Build hook: the examples ship inside the package (as `ame_cli/examples/`), so an installed
 `ame init --template NAME` finds them. Everything else is in pyproject.toml."""
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ HERE = Path(__file__).resolve().parent
 
 
 def _template_rules():
-    """ame_core/cli/init_templates.py, loaded by path: the one rule of which files make an
+    """ame_cli/init_templates.py, loaded by path: the one rule of which files make an
     example, without importing the package (and its dependencies) at build time."""
     spec = importlib.util.spec_from_file_location(
-        "_ame_init_templates", HERE / "ame_core" / "cli" / "init_templates.py"
+        "_ame_init_templates", HERE / "ame_cli" / "init_templates.py"
     )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -43,7 +43,7 @@ class build_py_with_examples(build_py):
         source = HERE / "examples"
         if not source.is_dir():  # building from an sdist without them: nothing to add
             return
-        target = Path(self.build_lib) / "ame_core" / "examples"
+        target = Path(self.build_lib) / "ame_cli" / "examples"
         for path in example_files(source):
             dest = target / path.relative_to(source)
             dest.parent.mkdir(parents=True, exist_ok=True)

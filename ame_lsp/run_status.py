@@ -215,7 +215,7 @@ def versions_unknown(project_dir: Path) -> bool:
 
 
 def flow_params(kind: str) -> dict[str, Any]:
-    """What `ame model <kind> MODEL` asks for with no options (see ame_core.cli.model_cmds)."""
+    """What `ame model <kind> MODEL` asks for with no options (see ame_cli.model_cmds)."""
     if kind == "train":
         return {"deploy": None}  # None: autoDeploy as ame.yml says
     if kind == "validate":

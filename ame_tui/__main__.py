@@ -2,7 +2,7 @@
 
 import sys
 
-from ame_core.cli.main import main
+from ame_cli.main import main
 
 if __name__ == "__main__":
     sys.exit(main(["tui", *sys.argv[1:]]))

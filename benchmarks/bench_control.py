@@ -56,7 +56,7 @@ def _env() -> dict[str, str]:
 
 def _ame(project: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
-        [sys.executable, "-m", "ame_core", "--project", str(project), *args],
+        [sys.executable, "-m", "ame_cli", "--project", str(project), *args],
         capture_output=True,
         text=True,
         env=_env(),
@@ -102,7 +102,7 @@ def main() -> int:
         from ame_core.tracking_server import ensure
 
         uri = ensure(project, announce=False)  # warm
-        ame = [sys.executable, "-m", "ame_core", "--project", str(project)]
+        ame = [sys.executable, "-m", "ame_cli", "--project", str(project)]
         for argv in (
             [*ame, "model", "status", MODEL, "--no-health"],
             [*ame, "runs"],

@@ -41,7 +41,7 @@ def _env(cache: Path, tmp: Path) -> dict[str, str]:
 
 def _ame(project: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "ame_core", "--project", str(project), *args],
+        [sys.executable, "-m", "ame_cli", "--project", str(project), *args],
         capture_output=True,
         text=True,
         env=env,

@@ -156,7 +156,7 @@ def report_time(runs: int) -> None:
             REPO / "examples" / "quickstart", project, ignore=shutil.ignore_patterns(".ame")
         )
         env = dict(os.environ)  # the user's environment cache, as `ame` uses it
-        ame = [sys.executable, "-m", "ame_core", "--project", str(project)]
+        ame = [sys.executable, "-m", "ame_cli", "--project", str(project)]
         started = time.monotonic()
         subprocess.run([*ame, "model", "train", "logreg", "--quiet"], env=env, check=True,
                        capture_output=True)  # fmt: skip

@@ -111,7 +111,7 @@ def policy_20() -> dict:
 def _lint_ms(project: Path, extra: list[str], env: dict[str, str]) -> float:
     started = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-m", "ame_core", "lint", *extra, str(project / "ame.yml")],
+        [sys.executable, "-m", "ame_cli", "lint", *extra, str(project / "ame.yml")],
         env=env,
         capture_output=True,
         text=True,

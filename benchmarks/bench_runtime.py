@@ -49,7 +49,7 @@ def _env(tmp: Path) -> dict[str, str]:
 
 def _ame(project: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "ame_core", "--project", str(project), *args],
+        [sys.executable, "-m", "ame_cli", "--project", str(project), *args],
         capture_output=True,
         text=True,
         env=env,
@@ -93,7 +93,7 @@ def bench_overhead(tmp: Path, repeat: int) -> None:
                 [
                     sys.executable,
                     "-m",
-                    "ame_core",
+                    "ame_cli",
                     "--project",
                     str(project),
                     "task",
@@ -116,7 +116,7 @@ def bench_overhead(tmp: Path, repeat: int) -> None:
     nocache = dict(env, AME_NO_TASK_CACHE="1")
     fresh = statistics.median(
         _timed(
-            [sys.executable, "-m", "ame_core", "--project", str(project), "task", "run", "quick"],
+            [sys.executable, "-m", "ame_cli", "--project", str(project), "task", "run", "quick"],
             nocache,
             project,
         )

@@ -40,7 +40,7 @@ FIRST_FRAME = textwrap.dedent(
     import sys, time
     t0 = time.perf_counter()
     import argparse
-    from ame_core.cli.tui_cmd import build_context
+    from ame_cli.tui_cmd import build_context
     from ame_tui.app import AmeApp
 
     class Timed(AmeApp):
@@ -106,7 +106,7 @@ MODELS_SHOWN = textwrap.dedent(
     import sys, time
     t0 = time.perf_counter()
     import argparse
-    from ame_core.cli.tui_cmd import build_context
+    from ame_cli.tui_cmd import build_context
     from ame_tui.app import AmeApp
 
     want = int(sys.argv[2])

@@ -94,7 +94,7 @@ def start(project_dir: Path, global_args: list[str], timeout: float = 30.0) -> S
     log = log_path(project_dir)
     log.parent.mkdir(parents=True, exist_ok=True)
     env = procs.detached_env()  # not tied to a run of the caller
-    argv = [sys.executable, "-m", "ame_core", *global_args, "schedule", "run"]
+    argv = [sys.executable, "-m", "ame_cli", *global_args, "schedule", "run"]
     with open(log, "ab") as out:
         child = subprocess.Popen(
             argv,

@@ -46,7 +46,7 @@ def run_task(ctx: AppContext, info: ProjectInfo, name: str) -> RunRecord:
 
 
 def flow_params(kind: str, version: str | None = None, force: bool = False) -> dict[str, Any]:
-    """What `ame model <kind>` asks for, with the same defaults (see ame_core.cli.model_cmds)."""
+    """What `ame model <kind>` asks for, with the same defaults (see ame_cli.model_cmds)."""
     if kind == "train":
         return {"deploy": None}  # None: autoDeploy as ame.yml says
     if kind == "validate":

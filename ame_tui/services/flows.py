@@ -32,7 +32,7 @@ def short_id(flow_id: str) -> str:
 
 def step_line(record: Any) -> str:
     """ "train ✓ register ✓ validate … deploy ·", the same line as `ame flow list`."""
-    from ame_core.cli.flow_cmds import step_line as cli_step_line
+    from ame_cli.flow_cmds import step_line as cli_step_line
 
     return cli_step_line(record)
 

@@ -13,7 +13,7 @@ import pytest
 
 def ame(*args: str, cwd: Path, env: dict[str, str] | None = None):
     result = subprocess.run(
-        [sys.executable, "-m", "ame_core", *args],
+        [sys.executable, "-m", "ame_cli", *args],
         capture_output=True,
         text=True,
         cwd=cwd,

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from core_support import REPO
 
-from ame_core.cli.main import _leaf_parsers, build_parser
+from ame_cli.main import _leaf_parsers, build_parser
 
 BIN = str(Path(sys.executable).parent)
 PROJECT = """\
@@ -50,7 +50,7 @@ def env_for(root: Path, **extra: str) -> dict[str, str]:
 
 def ame(*args: str, cwd: Path, env: dict[str, str] | None = None):
     result = subprocess.run(
-        [sys.executable, "-m", "ame_core", *args],
+        [sys.executable, "-m", "ame_cli", *args],
         capture_output=True,
         text=True,
         cwd=cwd,

@@ -18,7 +18,7 @@ from core_support import REPO
 
 def ame(*args: str, cwd: Path | None = None, python: list[str] | None = None):
     result = subprocess.run(
-        [*(python or [sys.executable, "-m", "ame_core"]), *args],
+        [*(python or [sys.executable, "-m", "ame_cli"]), *args],
         capture_output=True,
         text=True,
         cwd=cwd,
@@ -108,14 +108,14 @@ def test_an_installed_package_carries_the_examples(tmp_path: Path):
     with zipfile.ZipFile(wheel) as archive:
         names = archive.namelist()
         archive.extractall(site)
-    assert "ame_core/examples/quickstart/train.py" in names
+    assert "ame_cli/examples/quickstart/train.py" in names
     assert not [n for n in names if "/.ame/" in n or n.endswith("mlflow.db")]
     launcher = [
         sys.executable,
         "-c",
-        "import sys; site = sys.argv[1]; sys.path.insert(0, site); import ame_core; "
-        "assert ame_core.__file__.startswith(site), ame_core.__file__; "
-        "from ame_core.cli.main import main; sys.exit(main(sys.argv[2:]))",
+        "import sys; site = sys.argv[1]; sys.path.insert(0, site); import ame_cli; "
+        "assert ame_cli.__file__.startswith(site), ame_cli.__file__; "
+        "from ame_cli.main import main; sys.exit(main(sys.argv[2:]))",
         str(site),
     ]
     made = ame("init", "--template", "mlserver_canary", "proj", cwd=tmp_path, python=launcher)

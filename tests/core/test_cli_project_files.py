@@ -35,7 +35,7 @@ tasks:
 
 def lint(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
-        [sys.executable, "-m", "ame_core", "lint", *args],
+        [sys.executable, "-m", "ame_cli", "lint", *args],
         capture_output=True,
         text=True,
         cwd=cwd,

@@ -24,7 +24,7 @@ def ame(
 ) -> subprocess.CompletedProcess:
     env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"}
     result = subprocess.run(
-        [sys.executable, "-m", "ame_core", *args],
+        [sys.executable, "-m", "ame_cli", *args],
         capture_output=True,
         text=True,
         cwd=cwd,
@@ -137,7 +137,7 @@ def test_sarif_format_validates_against_its_shape(project):
 def test_lint_imports_nothing_heavy(project):
     code = (
         "import sys, runpy; sys.argv=['ame','lint',sys.argv[1]];"
-        "from ame_core.cli.main import main; rc=main();"
+        "from ame_cli.main import main; rc=main();"
         "heavy=[m for m in ('mlflow','kubernetes','textual','pygls','sklearn') if m in sys.modules];"
         "print(heavy)"
     )
@@ -215,7 +215,7 @@ def test_a_reader_that_goes_away_is_not_an_error(tmp_path: Path, args) -> None:
     shutil.copytree(REPO / "examples" / "quickstart", tmp_path / "qs")
     env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "ame_core", "--project", str(tmp_path / "qs"), *args],
+        [sys.executable, "-m", "ame_cli", "--project", str(tmp_path / "qs"), *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=env,

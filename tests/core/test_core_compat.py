@@ -121,7 +121,7 @@ EXPECTED = {
 def lint_corpus() -> list[dict]:
     files = sorted(str(p) for p in COMPAT.glob("*.yaml"))
     result = subprocess.run(
-        [sys.executable, "-m", "ame_core", "lint", "--format", "json", *files],
+        [sys.executable, "-m", "ame_cli", "lint", "--format", "json", *files],
         capture_output=True,
         text=True,
         timeout=120,

@@ -243,7 +243,7 @@ def _lint(cwd: Path, *args: str, cache: Path | None = None) -> subprocess.Comple
     full = {**os.environ, "AME_CACHE_DIR": str(cache or cwd / ".cache")}
     full.pop("AME_POLICY", None)
     return subprocess.run(
-        [sys.executable, "-m", "ame_core", "lint", *args],
+        [sys.executable, "-m", "ame_cli", "lint", *args],
         cwd=cwd,
         capture_output=True,
         text=True,

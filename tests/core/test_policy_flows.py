@@ -72,7 +72,7 @@ def _ame(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
     for key in ("MLFLOW_TRACKING_URI", "AME_BACKEND", "AME_POLICY"):
         env.pop(key, None)
     return subprocess.run(
-        [sys.executable, "-m", "ame_core", "--project", str(root), *args],
+        [sys.executable, "-m", "ame_cli", "--project", str(root), *args],
         capture_output=True,
         text=True,
         env=env,

@@ -14,14 +14,14 @@ import pytest
 import yaml
 from k8s_harness import NAMESPACE, KmockServer, Kubelet, load_example, write_kubeconfig
 
-from ame_core.cli.main import main
+from ame_cli.main import main
 
 K8S_VERSION = kubernetes_validate.latest_version()
 
 
 def ame(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "ame_core", *args],
+        [sys.executable, "-m", "ame_cli", *args],
         cwd=cwd,
         env=env,
         capture_output=True,

@@ -384,7 +384,7 @@ def test_secrets_are_labelled_and_never_listed_with_values(cluster: Kubelet) -> 
 def test_secret_commands_manage_cluster_secrets(cluster: Kubelet, monkeypatch, capsys) -> None:
     import io
 
-    from ame_core.cli.main import main
+    from ame_cli.main import main
 
     monkeypatch.setattr("sys.stdin", io.StringIO("t0ken-value\n"))
     assert main(["secret", "set", "api_token", "--backend", "kubernetes"]) == 0

@@ -51,7 +51,7 @@ class Found:
 
     def ame(self, *args: str, project: Path | None = None) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
-            [sys.executable, "-m", "ame_core", "--project", str(project or self.project), *args],
+            [sys.executable, "-m", "ame_cli", "--project", str(project or self.project), *args],
             capture_output=True,
             text=True,
             env=self.env,
@@ -67,7 +67,7 @@ def found(tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("cli-as-found")
     env = ame_env(root, shared_cache(tmp_path_factory))
     made = subprocess.run(
-        [sys.executable, "-m", "ame_core", "init", "my-project"],
+        [sys.executable, "-m", "ame_cli", "init", "my-project"],
         capture_output=True, text=True, env=env, cwd=root, timeout=120,
     )  # fmt: skip
     assert made.returncode == 0, made.stderr

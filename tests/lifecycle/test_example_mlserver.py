@@ -28,7 +28,7 @@ def test_the_mlserver_example_trains_validates_and_serves(tmp_path_factory) -> N
 
     def ame(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "ame_core", "--project", str(project), *args],
+            [sys.executable, "-m", "ame_cli", "--project", str(project), *args],
             capture_output=True, text=True, env=env, timeout=900,
         )  # fmt: skip
 

@@ -43,7 +43,7 @@ class Project:
 
     def ame(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "ame_core", "--project", str(self.dir), *args],
+            [sys.executable, "-m", "ame_cli", "--project", str(self.dir), *args],
             capture_output=True,
             text=True,
             env=self.env,
@@ -53,7 +53,7 @@ class Project:
     def start(self, *args: str) -> subprocess.Popen[str]:
         """`ame ARGS` in the foreground of a terminal-less process (the user's shell)."""
         return subprocess.Popen(
-            [sys.executable, "-m", "ame_core", "--project", str(self.dir), *args],
+            [sys.executable, "-m", "ame_cli", "--project", str(self.dir), *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -119,13 +119,13 @@ def qs(tmp_path_factory: pytest.TempPathFactory):
     env = ame_env(root, shared_cache(tmp_path_factory))
     yield Project(root, project, env)
     subprocess.run(
-        [sys.executable, "-m", "ame_core", "--project", str(project), "model", "undeploy", MODEL],
+        [sys.executable, "-m", "ame_cli", "--project", str(project), "model", "undeploy", MODEL],
         env=env,
         capture_output=True,
         timeout=120,
     )
     subprocess.run(
-        [sys.executable, "-m", "ame_core", "--project", str(project), "mlflow", "stop"],
+        [sys.executable, "-m", "ame_cli", "--project", str(project), "mlflow", "stop"],
         env=env,
         capture_output=True,
         timeout=60,

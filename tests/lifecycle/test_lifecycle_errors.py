@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ame_core.cli.main import main
+from ame_cli.main import main
 
 PROJECT = """\
 project: errs

@@ -28,7 +28,7 @@ from lifecycle_support import (
     shared_cache,
 )
 
-from ame_core.cli.main import main
+from ame_cli.main import main
 from ame_core.lifecycle import Lifecycle, TrainResult
 
 pytestmark = pytest.mark.slow

@@ -20,7 +20,7 @@ from lifecycle_support import (
     shared_cache,
 )
 
-from ame_core.cli.main import main
+from ame_cli.main import main
 
 pytestmark = pytest.mark.slow
 

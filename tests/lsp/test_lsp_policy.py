@@ -97,7 +97,7 @@ async def _pull(client: LanguageClient) -> list[types.Diagnostic]:
 
 def _lint(ws: Path) -> list[dict]:
     out = subprocess.run(
-        [sys.executable, "-m", "ame_core", "lint", "--format", "json", "--policy"]
+        [sys.executable, "-m", "ame_cli", "lint", "--format", "json", "--policy"]
         + [str(ws / "rules" / "team.yaml"), str(ws / "ame.yml")],
         capture_output=True,
         text=True,

@@ -52,7 +52,7 @@ class Env:
         timeout: float = 180,
     ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "ame_core", "--project", str(self.project), *args],
+            [sys.executable, "-m", "ame_cli", "--project", str(self.project), *args],
             input=input,
             capture_output=True,
             text=True,
@@ -62,7 +62,7 @@ class Env:
 
     def popen(self, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
         return subprocess.Popen(
-            [sys.executable, "-m", "ame_core", "--project", str(self.project), *args],
+            [sys.executable, "-m", "ame_cli", "--project", str(self.project), *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

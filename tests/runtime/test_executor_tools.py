@@ -83,7 +83,7 @@ def test_executor_sets_up_and_runs(tool: str, tmp_path: Path) -> None:
             timeout=300,
         )
     result = subprocess.run(
-        [sys.executable, "-m", "ame_core", "--project", str(project), "task", "run", "hello"],
+        [sys.executable, "-m", "ame_cli", "--project", str(project), "task", "run", "hello"],
         capture_output=True,
         text=True,
         env=env,
@@ -99,7 +99,7 @@ def test_executor_sets_up_and_runs(tool: str, tmp_path: Path) -> None:
         # `mlflow run` ran the MLproject entry point inside the MLflow run ame created for it
         printed = next(line for line in result.stdout.splitlines() if line.startswith("mlflow-run"))
         runs = subprocess.run(
-            [sys.executable, "-m", "ame_core", "--project", str(project), "runs", "--json"],
+            [sys.executable, "-m", "ame_cli", "--project", str(project), "runs", "--json"],
             capture_output=True,
             text=True,
             env=env,

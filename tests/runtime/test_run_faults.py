@@ -175,7 +175,7 @@ def test_poetry_task_from_ames_activated_venv_uses_its_own(tmp_path: Path) -> No
 
     try:
         result = subprocess.run(
-            [sys.executable, "-m", "ame_core", "--project", str(project), "task", "run", "show"],
+            [sys.executable, "-m", "ame_cli", "--project", str(project), "task", "run", "show"],
             capture_output=True,
             text=True,
             env=env,

@@ -77,7 +77,7 @@ def test_scheduler_command_refuses_nothing_to_do(tmp_path) -> None:
         "project: p\ntasks:\n  - name: t\n    executor: !custom\n      command: 'true'\n"
     )
     result = subprocess.run(
-        [sys.executable, "-m", "ame_core", "--project", str(tmp_path), "scheduler"],
+        [sys.executable, "-m", "ame_cli", "--project", str(tmp_path), "scheduler"],
         capture_output=True,
         text=True,
         timeout=60,

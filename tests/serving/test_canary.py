@@ -97,7 +97,7 @@ class Canary:
 
     def ame(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "ame_core", "--project", str(self.project),
+            [sys.executable, "-m", "ame_cli", "--project", str(self.project),
              "--mlflow-uri", self.uri, *args],
             capture_output=True, text=True, env=self.env, timeout=timeout,
         )  # fmt: skip

@@ -60,7 +60,7 @@ class Served:
     def model_status(self) -> dict:
         """`ame model status --json`, as the next process that looks."""
         out = subprocess.run(
-            [sys.executable, "-m", "ame_core", "--project", str(self.project),
+            [sys.executable, "-m", "ame_cli", "--project", str(self.project),
              "--mlflow-uri", self.uri, "model", "status", MODEL, "--json"],
             env=self.env, capture_output=True, text=True, timeout=120,
         )  # fmt: skip

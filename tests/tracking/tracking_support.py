@@ -43,7 +43,7 @@ class Project:
             self.env.pop(key, None)
 
     def argv(self, *args: str) -> list[str]:
-        return [sys.executable, "-m", "ame_core", "--project", str(self.dir), *args]
+        return [sys.executable, "-m", "ame_cli", "--project", str(self.dir), *args]
 
     def ame(
         self, *args: str, env: dict[str, str] | None = None, timeout: float = 240

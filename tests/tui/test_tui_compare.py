@@ -111,7 +111,7 @@ def cli_project(demo) -> Path:
 def ame(project: Path, *args: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, MLFLOW_DISABLE_TELEMETRY="true", AME_BACKEND="local")
     return subprocess.run(
-        [sys.executable, "-m", "ame_core", *args, "--project", str(project),
+        [sys.executable, "-m", "ame_cli", *args, "--project", str(project),
          "--mlflow-uri", tracking_uri(project)],
         capture_output=True,
         text=True,

@@ -90,7 +90,7 @@ def test_chart_rows_draw_the_shape() -> None:
 
 
 def test_cli_help_and_a_missing_project(tmp_path: Path) -> None:
-    ame = [sys.executable, "-m", "ame_core"]
+    ame = [sys.executable, "-m", "ame_cli"]
     out = subprocess.run([*ame, "tui", "--help"], capture_output=True, text=True, cwd=REPO)
     assert out.returncode == 0 and "--read-only" in out.stdout
     out = subprocess.run(
@@ -100,7 +100,7 @@ def test_cli_help_and_a_missing_project(tmp_path: Path) -> None:
 
 
 def test_ame_lint_does_not_import_textual() -> None:
-    code = "import sys, ame_core.cli.main as m; m.build_parser(); print('textual' in sys.modules)"
+    code = "import sys, ame_cli.main as m; m.build_parser(); print('textual' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
     assert out.stdout.strip() == "False"
 
@@ -131,7 +131,7 @@ def test_ame_tui_runs_in_a_real_terminal_and_quits(tmp_path: Path) -> None:
         os.chdir(REPO)
         os.execve(
             sys.executable,
-            [sys.executable, "-m", "ame_core", "tui", "--project", str(project)],
+            [sys.executable, "-m", "ame_cli", "tui", "--project", str(project)],
             env,
         )
     seen = b""

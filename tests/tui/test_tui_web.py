@@ -29,7 +29,7 @@ def served(demo):
     port = free_port()
     env = dict(os.environ, MLFLOW_DISABLE_TELEMETRY="true", AME_BACKEND="local")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "ame_core", "tui", "--web", "--port", str(port),
+        [sys.executable, "-m", "ame_cli", "tui", "--web", "--port", str(port),
          "--project", str(demo.project), "--mlflow-uri", tracking_uri(demo.project)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
         start_new_session=True,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ame_core.cli.completion import DIRS, FILES
+from ame_cli.completion import DIRS, FILES
 
 # Positional arguments whose values are names of the project, by their dest.
 _RUN_DESTS = {"run", "runs", "run_id", "run_ids"}

@@ -55,7 +55,7 @@ def backend_label(args: argparse.Namespace) -> str:
 
 
 def build_context(args: argparse.Namespace):
-    from ame_core.cli.main import UsageError
+    from ame_cli.main import UsageError
     from ame_tui.services.context import AppContext, default_tracking_uri
 
     project_arg = getattr(args, "tui_project", None) or args.project
@@ -89,7 +89,7 @@ def build_context(args: argparse.Namespace):
 def find_project_file(start: Path) -> Path:
     """The nearest ame.yml/ame.yaml at or above `start`, without importing the engine
     (ame_core.workspace pulls in pydantic: seconds before the first frame)."""
-    from ame_core.cli.main import UsageError
+    from ame_cli.main import UsageError
 
     for folder in (start, *start.parents):
         found = [folder / name for name in ("ame.yml", "ame.yaml") if (folder / name).is_file()]
@@ -123,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
 
 def console_command(args: argparse.Namespace, project_dir: Path) -> list[str]:
     """`ame tui` as this one was asked for, without --web: what each browser session runs."""
-    command = [sys.executable, "-m", "ame_core", "tui", "--project", str(project_dir)]
+    command = [sys.executable, "-m", "ame_cli", "tui", "--project", str(project_dir)]
     for flag, value in (
         ("--view", args.view),
         ("--config", args.config),
@@ -142,7 +142,7 @@ def console_command(args: argparse.Namespace, project_dir: Path) -> list[str]:
 def serve_web(args: argparse.Namespace, project_dir: Path) -> int:
     import shlex
 
-    from ame_core.cli.main import UsageError
+    from ame_cli.main import UsageError
     from ame_tui import web
 
     if args.port is not None and not 0 < args.port < 65536:

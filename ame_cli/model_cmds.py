@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ame_core.cli.main import UsageError
+from ame_cli.main import UsageError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -99,7 +99,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=_guard(cmd_predict))
 
-    from ame_core.cli.monitor_cmd import add_parser as add_monitor
+    from ame_cli.monitor_cmd import add_parser as add_monitor
 
     add_monitor(sub, _guard, _flow_options)
 
@@ -280,7 +280,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def _flow(args: argparse.Namespace, kind: str, params: dict[str, Any], summary: Any) -> int:
-    from ame_core.cli.flow_cmds import start_and_follow
+    from ame_cli.flow_cmds import start_and_follow
     from ame_core.flows.control import check_startable
 
     lifecycle = _open(args)
@@ -373,7 +373,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
 def _end_canary(args: argparse.Namespace, lifecycle: Any, decision: str) -> int | None:
     """Ask the model's running canary to end (`decision`) and follow its flow to the end;
     None when no canary is running."""
-    from ame_core.cli.flow_cmds import follow
+    from ame_cli.flow_cmds import follow
     from ame_core.flows.control import running_canary
 
     store = lifecycle.backend.flow_store()
@@ -404,7 +404,7 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     """During a canary: end it, back to the version it was split with. Otherwise a deploy
     flow of the version to go back to, chosen here from the history (so a refusal is at
     once, before any flow) and recorded as a roll-back."""
-    from ame_core.cli.flow_cmds import start_and_follow
+    from ame_cli.flow_cmds import start_and_follow
     from ame_core.flows.control import check_startable
 
     lifecycle = _open(args)
@@ -511,7 +511,7 @@ def _model_flows(lifecycle: Any, model: str) -> tuple[Any, Any]:
 
 
 def _flow_line(active: Any, newest: Any) -> str | None:
-    from ame_core.cli.flow_cmds import step_line
+    from ame_cli.flow_cmds import step_line
 
     if active is not None:
         return f"  flow: {active.title} {active.status.value} ({step_line(active)}) {active.id}"

@@ -13,7 +13,7 @@ import os
 import sys
 from pathlib import Path
 
-from ame_core.cli.main import UsageError
+from ame_cli.main import UsageError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

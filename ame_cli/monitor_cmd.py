@@ -38,7 +38,7 @@ def add_parser(
 
 
 def cmd_monitor(args: argparse.Namespace) -> int:
-    from ame_core.cli.model_cmds import _flow, _open
+    from ame_cli.model_cmds import _flow, _open
     from ame_core.monitoring.service import monitor, window_seconds
 
     lifecycle = _open(args)

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ame_core.cli.main import UsageError
+from ame_cli.main import UsageError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -26,7 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ame_core.cli.lint import collect_files, display_path, read_project_text
+    from ame_cli.lint import collect_files, display_path, read_project_text
     from ame_core.engine import analyze
     from ame_core.report import format_text
     from ame_core.views import project_view, resolved_view

@@ -14,22 +14,22 @@ from collections.abc import Sequence
 
 # Modules that add commands, in the order `ame --help` lists them.
 COMMAND_MODULES: tuple[str, ...] = (
-    "ame_core.cli.lint",
-    "ame_core.cli.show",
-    "ame_core.cli.schema_cmd",
-    "ame_core.cli.init",
-    "ame_core.cli.completion",
+    "ame_cli.lint",
+    "ame_cli.show",
+    "ame_cli.schema_cmd",
+    "ame_cli.init",
+    "ame_cli.completion",
 )
 # Modules written by other parts of the project; absent ones are skipped.
 OPTIONAL_COMMAND_MODULES: tuple[str, ...] = (
-    "ame_core.cli.run_cmds",
-    "ame_core.cli.compare_cmd",  # `ame runs compare`: after run_cmds, which makes `ame runs`
-    "ame_core.cli.model_cmds",
-    "ame_core.cli.flow_cmds",
-    "ame_core.cli.secret_cmds",
-    "ame_core.cli.cluster_cmds",
-    "ame_core.cli.mlflow_cmds",
-    "ame_core.cli.tui_cmd",
+    "ame_cli.run_cmds",
+    "ame_cli.compare_cmd",  # `ame runs compare`: after run_cmds, which makes `ame runs`
+    "ame_cli.model_cmds",
+    "ame_cli.flow_cmds",
+    "ame_cli.secret_cmds",
+    "ame_cli.cluster_cmds",
+    "ame_cli.mlflow_cmds",
+    "ame_cli.tui_cmd",
 )
 
 
@@ -113,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
         module.register(subparsers)
     # `ame task run NAME --backend kubernetes` works as well as `ame --backend kubernetes task
     # run NAME`: sub-commands accept the global options too, without overriding them when absent.
-    from ame_core.cli.output_options import pair_json_and_format
+    from ame_cli.output_options import pair_json_and_format
 
     for sub in _leaf_parsers(parser):
         _add_global_options(sub, default=argparse.SUPPRESS)

@@ -1,6 +1,6 @@
 """The project templates of `ame init`: the folders of `examples/`.
 
-An installed package carries them as `ame_core/examples/` (copied there by setup.py's build
+An installed package carries them as `ame_cli/examples/` (copied there by setup.py's build
 step); a source checkout (and an editable install) reads the repository's `examples/`. This
 module imports nothing of ame_core: setup.py loads it by path for `is_template_file`.
 """
@@ -22,7 +22,7 @@ def is_template_file(name: str) -> bool:
 
 def templates_root() -> Path | None:
     """The folder that holds the examples: the packaged copy, else the source tree's."""
-    package = Path(__file__).resolve().parents[1]
+    package = Path(__file__).resolve().parent
     for candidate in (package / "examples", package.parent / "examples"):
         if candidate.is_dir():
             return candidate

@@ -34,8 +34,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_compare(args: argparse.Namespace) -> int:
+    from ame_cli.main import UsageError
     from ame_core import compare
-    from ame_core.cli.main import UsageError
 
     refs: list[str] = list(dict.fromkeys(args.run_refs))
     if len(refs) < 2:
@@ -55,9 +55,9 @@ def run_compare(args: argparse.Namespace) -> int:
 
 def _read(args: argparse.Namespace, refs: list[str]) -> list[Any]:
     """Each run's side: AME runs through the backend (their MLflow run), else MLflow run ids."""
+    from ame_cli.main import UsageError
+    from ame_cli.run_cmds import _backend, _project_dir, _tracking_uri
     from ame_core import compare
-    from ame_core.cli.main import UsageError
-    from ame_core.cli.run_cmds import _backend, _project_dir, _tracking_uri
     from ame_core.runtime.backend import BackendError
 
     project_dir = _project_dir(args)

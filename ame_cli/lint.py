@@ -8,7 +8,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from ame_core.cli.main import UsageError
+from ame_cli.main import UsageError
 
 FORMATS = ("text", "json", "github", "sarif")
 

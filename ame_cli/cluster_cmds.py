@@ -29,7 +29,7 @@ def register(subparsers: Any) -> None:
     check.set_defaults(func=run_check)
     cluster.set_defaults(func=lambda args: _help(cluster))
 
-    from ame_core.cli.run_cmds import add_scheduler_actions
+    from ame_cli.run_cmds import add_scheduler_actions
 
     schedule = subparsers.add_parser(
         "schedule",
@@ -63,7 +63,7 @@ def _help(parser: argparse.ArgumentParser) -> int:
 
 
 def _usage(message: str) -> Exception:
-    from ame_core.cli.main import UsageError
+    from ame_cli.main import UsageError
 
     return UsageError(message)
 
@@ -101,7 +101,7 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def _loaded(args: argparse.Namespace) -> Any:
-    from ame_core.cli.main import load_project_or_exit
+    from ame_cli.main import load_project_or_exit
 
     return load_project_or_exit(args)
 
@@ -134,7 +134,7 @@ def run_schedule_apply(args: argparse.Namespace) -> int:
 def _nothing_to_apply(loaded: Any) -> str:
     """The scheduler's own words when nothing is scheduled at all; when only models'
     monitoring is, that it is the local scheduler's (CronJobs are made for tasks)."""
-    from ame_core.cli.run_cmds import NOTHING_TO_SCHEDULE
+    from ame_cli.run_cmds import NOTHING_TO_SCHEDULE
 
     monitored = [
         m.name for m in loaded.project.model_list() if m.monitoring and m.monitoring.schedule

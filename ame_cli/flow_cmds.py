@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ame_core.cli.main import UsageError
+from ame_cli.main import UsageError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -50,7 +50,7 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 
 
 def _guard(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    from ame_core.cli.model_cmds import _guard as model_guard
+    from ame_cli.model_cmds import _guard as model_guard
 
     return model_guard(fn)
 
@@ -61,7 +61,7 @@ def _err(message: str) -> None:
 
 def open_flows(args: argparse.Namespace) -> tuple[Any, Any]:
     """(flow store, backend) of the project of `args`."""
-    from ame_core.cli.main import load_project_or_exit
+    from ame_cli.main import load_project_or_exit
     from ame_core.runtime.backend import BackendError
     from ame_core.runtime.select import get_backend
 
@@ -230,7 +230,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     if not records:
         print("(no flows yet: `ame model train NAME` starts one)")
         return 0
-    from ame_core.cli.model_cmds import _table
+    from ame_cli.model_cmds import _table
 
     rows = [["FLOW", "WHAT", "STATUS", "STEPS", "STARTED"]]
     for r in records:

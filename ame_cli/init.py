@@ -13,8 +13,8 @@ import re
 import sys
 from pathlib import Path
 
-from ame_core.cli.init_templates import DEFAULT_TEMPLATE, template_files, template_names
-from ame_core.cli.main import UsageError
+from ame_cli.init_templates import DEFAULT_TEMPLATE, template_files, template_names
+from ame_cli.main import UsageError
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
 # What a run writes into the project folder; never to be committed.

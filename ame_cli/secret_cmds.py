@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from ame_core.cli.main import UsageError
+from ame_cli.main import UsageError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -11,7 +11,7 @@ import os
 import sys
 from pathlib import Path
 
-from ame_core.cli.main import UsageError
+from ame_cli.main import UsageError
 
 SHELLS = ("bash", "zsh", "fish")
 # Answers that make the script complete paths itself.
@@ -127,8 +127,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_complete(args: argparse.Namespace) -> int:
-    from ame_core.cli.complete_words import candidates
-    from ame_core.cli.main import build_parser
+    from ame_cli.complete_words import candidates
+    from ame_cli.main import build_parser
 
     words = list(args.words)
     cword = max(1, min(args.cword, len(words)))

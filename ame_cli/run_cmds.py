@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ame_core.cli.main import UsageError
+from ame_cli.main import UsageError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -101,7 +101,7 @@ def add_scheduler_actions(sub: argparse._SubParsersAction) -> None:
 
 
 def _load(args: argparse.Namespace) -> Any:
-    from ame_core.cli.main import load_project_or_exit
+    from ame_cli.main import load_project_or_exit
 
     return load_project_or_exit(args)
 
