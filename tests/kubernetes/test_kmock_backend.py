@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from k8s_harness import CLUSTER_MLFLOW, NAMESPACE, Kubelet, load_example
 
-from ame_core.runtime.backend import EndpointStatus, RunContext, RunStatus
+from ame_core.runtime.backend import EndpointStatus, RunContext, RunRecord, RunStatus
 from ame_core.runtime.kubernetes.backend import KubernetesBackend
 
 GPU_MESSAGE = (
@@ -37,10 +37,19 @@ def mlflow_run(uri: str, run_id: str):
     return client(uri).get_run(run_id)
 
 
-def test_task_run_lifecycle_queued_running_succeeded(cluster: Kubelet, quickstart) -> None:
+def submit_train(quickstart) -> tuple[KubernetesBackend, RunRecord, RunContext]:
+    """train_logreg submitted by a new backend: (the backend, the run's record, the context)."""
     analysis, context = quickstart
     backend = KubernetesBackend(context.project_dir)
-    record = backend.submit(analysis.resolver.resolve_by_name("train_logreg"), context)
+    return (
+        backend,
+        backend.submit(analysis.resolver.resolve_by_name("train_logreg"), context),
+        context,
+    )
+
+
+def test_task_run_lifecycle_queued_running_succeeded(cluster: Kubelet, quickstart) -> None:
+    backend, record, context = submit_train(quickstart)
     assert record.status is RunStatus.QUEUED
     assert record.backend == "kubernetes"
 
@@ -143,9 +152,7 @@ def test_failures_are_explained(cluster: Kubelet, quickstart) -> None:
 
 
 def test_cancel_deletes_the_job_and_kills_the_mlflow_run(cluster: Kubelet, quickstart) -> None:
-    analysis, context = quickstart
-    backend = KubernetesBackend(context.project_dir)
-    record = backend.submit(analysis.resolver.resolve_by_name("train_logreg"), context)
+    backend, record, context = submit_train(quickstart)
     pod = cluster.pod_for(record.id)
     cluster.running(pod, record.id)
 
@@ -199,9 +206,7 @@ def test_watch_waits_for_the_end(cluster: Kubelet, quickstart) -> None:
     """wait() watches the run's pods; the test finishes the pod from another thread."""
     import threading
 
-    analysis, context = quickstart
-    backend = KubernetesBackend(context.project_dir)
-    record = backend.submit(analysis.resolver.resolve_by_name("train_logreg"), context)
+    backend, record, _ = submit_train(quickstart)
     pod = cluster.pod_for(record.id)
     cluster.running(pod, record.id)
     timer = threading.Timer(1.0, lambda: cluster.finished(pod, record.id, exit_code=0))
@@ -399,9 +404,7 @@ def test_secret_commands_manage_cluster_secrets(cluster: Kubelet, monkeypatch, c
 def test_follow_logs_until_the_run_ends(cluster: Kubelet, quickstart) -> None:
     import threading
 
-    analysis, context = quickstart
-    backend = KubernetesBackend(context.project_dir)
-    record = backend.submit(analysis.resolver.resolve_by_name("train_logreg"), context)
+    backend, record, _ = submit_train(quickstart)
     pod = cluster.pod_for(record.id)
     cluster.running(pod, record.id)
     cluster.logs(pod, "line 1\n")
@@ -424,9 +427,7 @@ def test_follow_logs_until_the_run_ends(cluster: Kubelet, quickstart) -> None:
 
 
 def test_a_crashed_containers_previous_log_comes_first(cluster: Kubelet, quickstart) -> None:
-    analysis, context = quickstart
-    backend = KubernetesBackend(context.project_dir)
-    record = backend.submit(analysis.resolver.resolve_by_name("train_logreg"), context)
+    backend, record, _ = submit_train(quickstart)
     pod = cluster.pod_for(record.id)
     cluster.pod_status(
         pod,

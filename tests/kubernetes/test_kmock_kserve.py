@@ -13,7 +13,6 @@ import contextlib
 import copy
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -27,6 +26,7 @@ import pytest
 import yaml
 from k8s_harness import NAMESPACE, KmockServer, Kubelet
 
+from ame_core.net import free_port
 from ame_core.runtime.backend import BackendError, EndpointStatus, RunContext
 from ame_core.runtime.kubernetes import inference_service as isvc
 from ame_core.runtime.kubernetes.backend import KubernetesBackend
@@ -67,16 +67,10 @@ def validate(validator: jsonschema.Draft7Validator, obj: dict[str, Any]) -> None
 # --- a real MLflow server, artifacts proxied (mlflow-artifacts:) -------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def mlflow_server(tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("kserve-mlflow")
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "MLFLOW_DISABLE_TELEMETRY": "true",
@@ -153,6 +147,17 @@ def _log_sklearn(uri: str, name: str, *, signature: bool = True) -> str:
     return max(v.version for v in client.search_model_versions(f"name='{name}'"))
 
 
+def _register(uri: str, name: str, run_id: str) -> str:
+    """A new version of registered model `name` from the run's `model` artifact."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    client = mlflow.MlflowClient(uri)
+    with contextlib.suppress(MlflowException):  # registered before
+        client.create_registered_model(name)
+    return client.create_model_version(name, f"runs:/{run_id}/model", run_id).version
+
+
 def _log_onnx_like(uri: str, name: str, tmp: Path) -> str:
     """A version with the onnx flavor, registered from a run's artifacts (`runs:/…`): the
     MLmodel as mlflow.onnx writes it; the graph file itself is not read by ame."""
@@ -175,14 +180,7 @@ def _log_onnx_like(uri: str, name: str, tmp: Path) -> str:
     )
     with _fluent(uri), mlflow.start_run() as run:
         mlflow.log_artifacts(str(folder), "model")
-    client = mlflow.MlflowClient(uri)
-    try:
-        client.create_registered_model(name)
-    except Exception:
-        pass
-    return client.create_model_version(
-        name, f"runs:/{run.info.run_id}/model", run.info.run_id
-    ).version
+    return _register(uri, name, run.info.run_id)
 
 
 def _log_saved(uri: str, name: str, tmp: Path, python: str, requirements: list[str]) -> str:
@@ -205,14 +203,7 @@ def _log_saved(uri: str, name: str, tmp: Path, python: str, requirements: list[s
     (folder / "requirements.txt").write_text("".join(f"{r}\n" for r in requirements))
     with _fluent(uri), mlflow.start_run() as run:
         mlflow.log_artifacts(str(folder), "model")
-    client = mlflow.MlflowClient(uri)
-    try:
-        client.create_registered_model(name)
-    except Exception:
-        pass
-    return client.create_model_version(
-        name, f"runs:/{run.info.run_id}/model", run.info.run_id
-    ).version
+    return _register(uri, name, run.info.run_id)
 
 
 # --- helpers -----------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from k8s_harness import Kubelet
 
+from ame_core.net import free_port
 from ame_core.runtime.backend import RunContext
 from ame_core.runtime.kubernetes.backend import KubernetesBackend
 
@@ -102,14 +103,6 @@ def test_init_container_and_task_commands_work(
     }
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.slow
 def test_serving_container_command_serves_the_version(tmp_path: Path, mlflow_uri: str) -> None:
     """The model Deployment's command, run here: it serves models:/NAME/VERSION from the
@@ -139,7 +132,7 @@ def test_serving_container_command_serves_the_version(tmp_path: Path, mlflow_uri
 
     spec = m.ServingSpec("p", "tiny", "1", "ml", "mlflow-image", mlflow_uri)
     container = m.deployment(spec)["spec"]["template"]["spec"]["containers"][0]
-    port = _free_port()
+    port = free_port()
     script = container["command"][2].replace("--host 0.0.0.0", "--host 127.0.0.1")
     script = script.replace(f"--port {m.SERVING_PORT}", f"--port {port}")
     bin_dir = str(Path(sys.executable).parent)

@@ -152,7 +152,7 @@ class Kube:
     def close(self) -> None:
         try:
             self.api_client.close()
-        except Exception:  # pragma: no cover - best effort on shutdown
+        except Exception:  # noqa: BLE001  # pragma: no cover - best effort on shutdown
             pass
 
     # --- calls --------------------------------------------------------------------------
@@ -174,7 +174,7 @@ class Kube:
         try:
             response = fn(*args, **kwargs)
             data = response.data
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - translate says what any failure means
             raise self.translate(exc, verb, resource, name) from None
         if raw:
             return data.decode("utf-8", errors="replace")
@@ -202,7 +202,7 @@ class Kube:
         kwargs["_preload_content"] = False
         try:
             return fn(*args, **kwargs)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - translate says what any failure means
             raise self.translate(exc, verb, resource, name) from None
 
     def watch(
@@ -227,7 +227,7 @@ class Kube:
                 yield {"type": event.get("type"), "object": event.get("raw_object")}
         except KubeError:
             raise
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - translate says what any failure means
             raise self.translate(exc, "watch", resource, None) from None
         finally:
             watcher.stop()

@@ -65,9 +65,7 @@ def run_checks(backend: Any, tracking_uri: str, cluster_mlflow_uri: str | None) 
     checks: list[Check] = []
     try:
         kube = backend.kube
-    except KubeError as exc:
-        return [Check("kubeconfig", FAIL, str(exc), "point KUBECONFIG at your cluster's config")]
-    except Exception as exc:  # config problems are BackendErrors with a message
+    except Exception as exc:  # noqa: BLE001 - the kubeconfig loader raises its own errors
         return [Check("kubeconfig", FAIL, str(exc), "point KUBECONFIG at your cluster's config")]
     ns = kube.namespace
     try:
@@ -125,7 +123,7 @@ def _namespace_check(backend: Any, kube: Any, ns: str) -> Check:
     except Forbidden:
         # Reading namespaces is often not allowed; listing inside it tells as much.
         try:
-            backend._list("ConfigMap", {"app.kubernetes.io/managed-by": "ame"})
+            backend.objects.list("ConfigMap", {"app.kubernetes.io/managed-by": "ame"})
             return Check("namespace", OK, f"'{ns}' exists (seen from inside)")
         except NotFound:
             return Check(
@@ -318,7 +316,7 @@ def _kserve_check(backend: Any) -> Check:
     from ame_core.runtime.kubernetes import inference_service as isvc
 
     try:
-        backend._isvc_call(
+        backend.kserve.call(
             "list", "list_namespaced_custom_object", backend.namespace, isvc.PLURAL, limit=1
         )
     except NotFound:
@@ -331,7 +329,7 @@ def _kserve_check(backend: Any) -> Check:
         )
     except KubeError as exc:
         return Check("KServe", WARN, f"cannot list InferenceServices: {exc}", "")
-    mode = backend._kserve_default_mode()
+    mode = backend.kserve.default_mode()
     if mode is None:
         detail = (
             "InferenceService API present; default deployment mode unknown (cannot read "

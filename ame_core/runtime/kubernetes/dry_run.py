@@ -109,26 +109,18 @@ def _pipeline_driver(
     namespace: str,
     allow_dirty: bool,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The flow record and the driver Job a pipeline's submit creates (backend._start_pipeline),
+    """The flow record and the driver Job a pipeline's submit creates (pipelines.Pipelines.start),
     built without a cluster or MLflow."""
     from ame_core.flows.control import new_flow_id
-    from ame_core.flows.records import FLOW_STEPS, FlowRecord
+    from ame_core.flows.records import FlowRecord
     from ame_core.runtime.kubernetes.backend import KubernetesBackend
     from ame_core.runtime.kubernetes.flows import KubernetesFlowStore
+    from ame_core.runtime.kubernetes.pipelines import flow_fields
 
     backend = KubernetesBackend(Path(context.project_dir), settings=settings)
     store = KubernetesFlowStore(backend, context.project, namespace=namespace)
-    params, origin = plans.pipeline_flow(plan, context, m.PLACEHOLDER_RUN, allow_dirty, namespace)
-    record = FlowRecord.new(
-        new_flow_id(),
-        "pipeline",
-        context.project,
-        backend.name,
-        task=plan.task,
-        params=params,
-        origin=origin,
-        steps=FLOW_STEPS["pipeline"],
-    )
+    fields = flow_fields(plan, context, m.PLACEHOLDER_RUN, allow_dirty, namespace)
+    record = FlowRecord.new(new_flow_id(), **fields)
     return store.record_object(record), store.driver_job(record, dry_run=True)
 
 

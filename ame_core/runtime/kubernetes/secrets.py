@@ -42,7 +42,7 @@ def list_secrets(
     """The keys of ame's Secrets in the namespace (never their values)."""
     backend = _backend(context, namespace, kube)
     keys = []
-    for obj in backend._list("Secret", {n.MANAGED_BY: n.MANAGED_BY_VALUE}):
+    for obj in backend.objects.list("Secret", {n.MANAGED_BY: n.MANAGED_BY_VALUE}):
         meta = obj.get("metadata") or {}
         key = (meta.get("annotations") or {}).get(n.ANN_SECRET_KEY) or (
             meta.get("labels") or {}
