@@ -48,6 +48,19 @@ def submit_train(quickstart) -> tuple[KubernetesBackend, RunRecord, RunContext]:
     )
 
 
+def submit_pipeline(tmp_path: Path, mlflow_uri: str) -> tuple[KubernetesBackend, RunRecord, Path]:
+    """full_pipeline submitted by a new backend: (the backend, the pipeline's record, the
+    project's folder)."""
+    project, analysis = load_example("pipeline", tmp_path)
+    context = RunContext(project_dir=project, project="pipeline_demo", tracking_uri=mlflow_uri)
+    backend = KubernetesBackend(project)
+    return (
+        backend,
+        backend.submit(analysis.resolver.resolve_by_name("full_pipeline"), context),
+        project,
+    )
+
+
 def test_task_run_lifecycle_queued_running_succeeded(cluster: Kubelet, quickstart) -> None:
     backend, record, context = submit_train(quickstart)
     assert record.status is RunStatus.QUEUED
@@ -271,10 +284,7 @@ def test_pipeline_steps_run_in_order_and_its_driver_carries_on(
 
 
 def test_failed_step_stops_the_pipeline(cluster: Kubelet, tmp_path: Path, mlflow_uri: str):
-    project, analysis = load_example("pipeline", tmp_path)
-    context = RunContext(project_dir=project, project="pipeline_demo", tracking_uri=mlflow_uri)
-    backend = KubernetesBackend(project)
-    record = backend.submit(analysis.resolver.resolve_by_name("full_pipeline"), context)
+    backend, record, _ = submit_pipeline(tmp_path, mlflow_uri)
     first = record.step_ids[0]
     pod = cluster.pod_for(first)
     cluster.finished(pod, first, exit_code=3)
@@ -454,10 +464,7 @@ def test_a_crashed_containers_previous_log_comes_first(cluster: Kubelet, quickst
 def test_cancel_a_pipeline_cancels_its_running_steps(
     cluster: Kubelet, tmp_path: Path, mlflow_uri: str
 ) -> None:
-    project, analysis = load_example("pipeline", tmp_path)
-    context = RunContext(project_dir=project, project="pipeline_demo", tracking_uri=mlflow_uri)
-    backend = KubernetesBackend(project)
-    record = backend.submit(analysis.resolver.resolve_by_name("full_pipeline"), context)
+    backend, record, project = submit_pipeline(tmp_path, mlflow_uri)
     first = record.step_ids[0]
     pod = cluster.pod_for(first)
     cluster.running(pod, first)
