@@ -125,45 +125,29 @@ def run_schedule_apply(args: argparse.Namespace) -> int:
     for name in applied:
         print(f"applied CronJob {name}")
     for name in deleted:
-        print(f"deleted CronJob {name} (its task has no schedule any more)")
+        print(f"deleted CronJob {name} (its task or model has no schedule any more)")
     if not applied and not deleted:
-        print(_nothing_to_apply(loaded))
+        from ame_cli.run_cmds import NOTHING_TO_SCHEDULE
+
+        print(NOTHING_TO_SCHEDULE)
     return 0
 
 
-def _nothing_to_apply(loaded: Any) -> str:
-    """The scheduler's own words when nothing is scheduled at all; when only models'
-    monitoring is, that it is the local scheduler's (CronJobs are made for tasks)."""
-    from ame_cli.run_cmds import NOTHING_TO_SCHEDULE
-
-    monitored = [
-        m.name for m in loaded.project.model_list() if m.monitoring and m.monitoring.schedule
-    ]
-    if not monitored:
-        return NOTHING_TO_SCHEDULE
-    return (
-        "nothing to apply: no task has `triggers.schedule` (the monitoring schedules of "
-        f"{', '.join(monitored)} run with `ame schedule run`)"
-    )
-
-
 def _schedule_dry_run(args: argparse.Namespace, loaded: Any, context: Any) -> int:
-    from ame_core.runtime.kubernetes import manifests as m
-    from ame_core.runtime.kubernetes import render, schedules
+    from ame_cli.run_cmds import NOTHING_TO_SCHEDULE
+    from ame_core.runtime.kubernetes import schedules
     from ame_core.runtime.kubernetes.dry_run import _namespace, dump_all
     from ame_core.runtime.kubernetes.settings import KubeSettings
 
-    class _Offline:  # what render_cron_jobs needs of a backend, without a cluster
-        settings = KubeSettings.from_env()
-        namespace = _namespace(args.namespace, args.context)
-
-    tasks = schedules.scheduled_tasks(loaded.analysis)
-    if not tasks:
-        raise _usage(_nothing_to_apply(loaded))
-    cluster_uri = render.cluster_tracking_uri(context, _Offline.settings, strict=False)
-    objects = schedules.render_cron_jobs(
-        tasks, context, _Offline, m.CodeSource(kind="mlflow"), cluster_uri
+    objects = schedules.render_offline(
+        loaded.analysis,
+        context,
+        KubeSettings.from_env(),
+        _namespace(args.namespace, args.context),
+        allow_dirty=args.allow_dirty,
     )
+    if not objects:
+        raise _usage(NOTHING_TO_SCHEDULE)
     sys.stdout.write(dump_all(objects, ["ame dry run: schedules; nothing was applied."]))
     return 0
 

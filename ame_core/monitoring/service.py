@@ -160,7 +160,7 @@ def _baseline(
             features,
             None,
             (
-                "no reference: set `monitoring.reference` (a data set or a file), or log one from "
+                "set `monitoring.reference` (a data set or a file), or log one from "
                 f"training under `{ref.REFERENCE_ARTIFACT}/`"
             ),
         )

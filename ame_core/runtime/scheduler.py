@@ -15,6 +15,15 @@ from typing import Any
 from ame_core.runtime.backend import Backend
 
 
+def monitored_models(project: Any) -> list[tuple[str, str]]:
+    """(model, cron expression) of the project's models with `monitoring.schedule`."""
+    return [
+        (model.name, model.monitoring.schedule)
+        for model in project.model_list()
+        if model.monitoring and model.monitoring.schedule
+    ]
+
+
 class Scheduler:
     def __init__(
         self,
@@ -46,11 +55,7 @@ class Scheduler:
         return out
 
     def monitored_models(self) -> list[tuple[str, str]]:
-        out = []
-        for model in self.loaded.project.model_list():
-            if model.monitoring and model.monitoring.schedule:
-                out.append((model.name, model.monitoring.schedule))
-        return out
+        return monitored_models(self.loaded.project)
 
     def describe(self) -> list[str]:
         from ame_core.cron import describe_cron

@@ -264,6 +264,37 @@ def test_cluster_check_unreachable(tmp_path: Path, monkeypatch, capsys) -> None:
     assert "API server" in out and "FAIL" in out and "cannot reach the Kubernetes API" in out
 
 
+def test_monitoring_schedule_dry_run(tmp_path: Path, monkeypatch, capsys) -> None:
+    project, _ = load_example("quickstart", tmp_path)
+    ame_yml = project / "ame.yml"
+    ame_yml.write_text(
+        ame_yml.read_text().replace(
+            "      window: 1h", '      schedule: "*/30 * * * *"\n      window: 1h'
+        )
+    )
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "none"))  # no cluster at all
+    monkeypatch.setenv("AME_K8S_DRIVER_IMAGE", "ghcr.io/acme/ame:1")
+    assert main(["--project", str(project), "schedule", "apply", "--dry-run"]) == 0
+    (cron,) = [d for d in yaml.safe_load_all(capsys.readouterr().out) if d]
+    kubernetes_validate.validate(cron, K8S_VERSION, strict=True)
+    assert cron["kind"] == "CronJob" and cron["spec"]["schedule"] == "*/30 * * * *"
+    assert cron["metadata"]["annotations"]["ame.dev/task-name"] == "monitor:logreg"
+    pod = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    (driver,) = pod["containers"]
+    assert driver["image"] == "ghcr.io/acme/ame:1"
+    command = driver["command"]
+    assert command[:3] == ["python", "-m", "ame_core.runtime.kubernetes.flow_driver"]
+    assert command[command.index("--new") :][:5] == [
+        "--new",
+        "monitor",
+        "--model",
+        "logreg",
+        "--project",
+    ]
+    ship = json.loads(next(e["value"] for e in driver["env"] if e["name"] == "AME_FLOW_SHIP"))
+    assert ship["code"]["mlflow_run_id"] == "<created-at-submit>"  # nothing was uploaded
+
+
 SCHEDULED = """\
 project: nightly
 tasks:

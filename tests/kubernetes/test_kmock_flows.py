@@ -447,3 +447,19 @@ def test_a_driver_that_cannot_read_the_project_fails_the_flow_with_where(
     assert failed.reason.startswith("cannot open the project: ")
     assert "ame.yml:" in failed.reason and "Traceback" not in failed.reason
     assert all(s.status.value == "skipped" for s in failed.steps)
+
+
+def test_a_scheduled_driver_without_its_shipment_says_so(monkeypatch, capsys) -> None:
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", CLUSTER_URI)
+    monkeypatch.delenv("AME_FLOW_SHIP", raising=False)
+    monkeypatch.delenv("AME_DRIVER_JOB", raising=False)
+    argv = ["--new", "monitor", "--model", "logreg", "--project", "quickstart"]
+    assert flow_driver.main(argv) == 1
+    assert "its Job's name (--job or AME_DRIVER_JOB)" in capsys.readouterr().err
+    monkeypatch.setenv("AME_DRIVER_JOB", "ame-quickstart-monitor-logreg-1")
+    monkeypatch.setenv("AME_FLOW_SHIP", "{not json")
+    assert flow_driver.main(argv) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "what `ame schedule apply` shipped (AME_FLOW_SHIP)" in err
+    with pytest.raises(SystemExit):  # a flow id and --new at once
+        flow_driver.main(["flow-1", *argv])

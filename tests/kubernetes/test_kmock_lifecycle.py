@@ -7,11 +7,12 @@ version in the task's MLflow run (MLFLOW_RUN_ID from the Job).
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from pathlib import Path
 
-from k8s_harness import Kubelet, load_example
+from k8s_harness import NAMESPACE, Kubelet, load_example
 
 from ame_core.runtime.backend import EndpointStatus, RunStatus
 from ame_core.runtime.kubernetes.backend import KubernetesBackend
@@ -110,3 +111,91 @@ def test_train_validate_deploy_on_kubernetes(cluster: Kubelet, tmp_path: Path, m
     assert recorded.data.tags["ame.verdict"] == "no reference"
     listed = client(mlflow_uri).list_artifacts(report["mlflow_run_id"], "monitoring")
     assert [a.path for a in listed] == ["monitoring/report.json"]
+
+    # Monitoring on a schedule: `ame schedule apply` makes a CronJob whose Job is a flow driver;
+    # its pod records a new `monitor` flow and drives it, with no client (its code runs here).
+    _scheduled_monitoring_runs_as_a_flow(cluster, project_dir, mlflow_uri)
+
+
+def _scheduled_monitoring_runs_as_a_flow(cluster: Kubelet, project_dir: Path, uri: str) -> None:
+    import json
+    import shlex
+
+    import kubernetes_validate
+
+    from ame_core.engine import analyze
+    from ame_core.flows.records import FlowStatus, StepStatus
+    from ame_core.runtime.backend import RunContext
+    from ame_core.runtime.kubernetes import flow_driver, schedules
+    from ame_core.tracking import client
+
+    ame_yml = project_dir / "ame.yml"
+    ame_yml.write_text(
+        ame_yml.read_text().replace(
+            "      window: 1h", '      schedule: "0 * * * *"\n      window: 1h'
+        )
+    )
+    analysis = analyze(ame_yml.read_text(), str(ame_yml))
+    backend = KubernetesBackend(project_dir)
+    context = RunContext(project_dir, "quickstart", uri)
+    applied, deleted = schedules.apply(backend, analysis, context, allow_dirty=True)
+    assert applied == ["ame-quickstart-monitor-logreg"] and deleted == []
+    (cron,) = [s for s in schedules.list_schedules(backend, "quickstart")]
+    assert (cron.task, cron.schedule) == ("monitor:logreg", "0 * * * *")
+    obj = json.loads(
+        cluster.batch.read_namespaced_cron_job(cron.name, NAMESPACE, _preload_content=False).data
+    )
+    kubernetes_validate.validate(obj, kubernetes_validate.latest_version(), strict=True)
+
+    # The CronJob controller makes a Job from the template; the pod runs its command.
+    template = obj["spec"]["jobTemplate"]
+    job_name = "ame-quickstart-monitor-logreg-29410560"
+    job = {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": job_name, "labels": template["metadata"]["labels"]},
+        "spec": template["spec"],
+    }
+    cluster.batch.create_namespaced_job(NAMESPACE, job, _preload_content=False)
+    pod = cluster.pod_for(job_name)
+    cluster.running(pod, job_name)
+    container = template["spec"]["template"]["spec"]["containers"][0]
+    env = {e["name"]: e for e in container["env"]}
+    assert "job-name" in env["AME_DRIVER_JOB"]["valueFrom"]["fieldRef"]["fieldPath"]
+    command = shlex.split(container["command"][-1].split("exec python -m ", 1)[1])
+    assert command[0] == "ame_core.runtime.kubernetes.flow_driver"
+    argv = command[1:]
+    argv[argv.index("--project-dir") + 1] = str(project_dir)  # the shipped code, here
+    saved = dict(os.environ)
+    os.environ.update(
+        MLFLOW_TRACKING_URI=uri,  # the cluster's MLflow, as this test reaches it
+        AME_DRIVER_JOB=job_name,  # what the downward API gives the pod
+        AME_FLOW_SHIP=env["AME_FLOW_SHIP"]["value"],
+    )
+    try:
+        assert flow_driver.main(argv) == 0
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+    (flow,) = [f for f in backend.flow_store().all() if f.kind == "monitor"]
+    assert flow.status is FlowStatus.SUCCEEDED, flow.reason
+    assert flow.model == "logreg" and flow.params["schedule"] == "0 * * * *"
+    assert flow.driver["job"] == job_name and flow.driver["ship"]["image"]
+    assert [s.status for s in flow.steps] == [
+        StepStatus.DONE,
+        StepStatus.DONE,
+        StepStatus.SKIPPED,  # no monitoring task of its own
+    ]
+    report = flow.step("report").result
+    recorded = client(uri).get_run(report["mlflow_run_id"])
+    assert recorded.data.tags["ame.kind"] == "monitoring"
+    assert recorded.data.tags["ame.version"] == "1"
+
+    # Its schedule removed, apply deletes the CronJob.
+    ame_yml.write_text(ame_yml.read_text().replace('      schedule: "0 * * * *"\n', ""))
+    analysis = analyze(ame_yml.read_text(), str(ame_yml))
+    assert schedules.apply(backend, analysis, context, allow_dirty=True) == (
+        [],
+        ["ame-quickstart-monitor-logreg"],
+    )

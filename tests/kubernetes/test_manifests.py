@@ -204,14 +204,11 @@ def test_cron_job(tmp_path: Path, settings: KubeSettings) -> None:
     tasks = schedules.scheduled_tasks(analysis)
     assert [t.name for t in tasks] == ["Train_GPU"]
 
-    class Offline:
-        namespace = "ml"
-
-    Offline.settings = settings
     (cron,) = schedules.render_cron_jobs(
         tasks,
         context_for(project, "My_Project"),
-        Offline,
+        settings,
+        "ml",
         m.CodeSource(kind="mlflow", mlflow_run_id="snap"),
         CLUSTER_URI,
     )

@@ -1,5 +1,6 @@
 """The in-cluster driver of one flow: `python -m ame_core.runtime.kubernetes.flow_driver
-[--namespace NS] [--job JOB] [--project-dir DIR] FLOW_ID`.
+[--namespace NS] [--job JOB] [--project-dir DIR] FLOW_ID`, or, under a CronJob,
+`... --new KIND --model MODEL --project NAME [--schedule EXPR]`.
 
 The command of a flow's driver Job (ame_core.runtime.kubernetes.flows). It connects with the
 pod's ServiceAccount (or, run by hand or in tests, the kubeconfig), reads the flow's record
@@ -7,20 +8,28 @@ from its ConfigMap, and runs its unfinished steps with the same engine as the lo
 a KubernetesBackend whose MLflow is the cluster's (MLFLOW_TRACKING_URI). A pipeline's flow
 needs no project: its one step carries the pipeline on from the pipeline's record. Every other
 flow opens the project from the code shipped with it (--project-dir).
+
+With `--new` (a model's monitoring on a schedule) the driver first records a new flow of its
+own, naming its Job (AME_DRIVER_JOB, from the downward API) as the flow's first driver and
+what was shipped at `ame schedule apply` (AME_FLOW_SHIP) as what a resumed attempt is given;
+from then on it is an ordinary flow.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ame_core.flows.records import FlowRecord, FlowStatus, StepStatus
+from ame_core.flows.records import FLOW_STEPS, FlowRecord, FlowStatus, StepStatus
 from ame_core.flows.store import FlowError
 from ame_core.runtime.backend import BackendError
+from ame_core.runtime.kubernetes import manifests as m
 
 # How often the driver looks at its current run: every look is API calls, and a cluster's API
 # server is shared (the local driver polls faster).
@@ -116,13 +125,82 @@ def drive(
     return 0
 
 
+def start_new(
+    kind: str,
+    *,
+    project: str,
+    model: str | None,
+    schedule: str | None,
+    namespace: str | None,
+    job: str,
+    project_dir: Path | None,
+    tracking_uri: str,
+    ship: dict[str, Any],
+    backend: Any = None,
+) -> int:
+    """Record a new flow driven by this Job (its first attempt), then drive it."""
+    from ame_core.flows.control import new_flow_id
+    from ame_core.runtime.kubernetes.backend import KubernetesBackend
+
+    if backend is None:
+        backend = KubernetesBackend(project_dir, namespace=namespace, tracking_uri=tracking_uri)
+    params: dict[str, Any] = {"scheduled": time.strftime("%Y-%m-%d %H:%M")}
+    if schedule:
+        params["schedule"] = schedule
+    record = FlowRecord.new(
+        new_flow_id(),
+        kind,
+        project,
+        "kubernetes",
+        model=model,
+        params=params,
+        origin={"project_dir": str(project_dir or ""), "tracking_uri": tracking_uri},
+    )
+    record.driver = {"job": job, "attempt": 1, "launched_at": time.time(), "ship": ship}
+    record.event(f"{record.title}: started by CronJob Job {job} ({schedule or 'scheduled'})")
+    backend.flow_store().write(record)
+    say(f"flow {record.id}: {record.title}")
+    return drive(
+        record.id,
+        namespace=namespace,
+        job=job,
+        project_dir=project_dir,
+        tracking_uri=tracking_uri,
+        backend=backend,
+    )
+
+
+def _shipped() -> dict[str, Any]:
+    raw = os.environ.get(m.FLOW_SHIP_ENV) or ""
+    try:
+        ship = json.loads(raw)
+    except ValueError:
+        ship = None
+    if not isinstance(ship, dict) or not ship.get("image"):
+        raise FlowError(f"--new needs what `ame schedule apply` shipped ({m.FLOW_SHIP_ENV})")
+    return ship
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ame_core.runtime.kubernetes.flow_driver")
-    parser.add_argument("flow_id", metavar="FLOW_ID")
+    parser.add_argument("flow_id", metavar="FLOW_ID", nargs="?")
     parser.add_argument("--namespace", help="the flow's namespace (default: the pod's)")
     parser.add_argument("--job", help="this driver's Job (a replaced attempt leaves)")
     parser.add_argument("--project-dir", type=Path, help="the project's shipped code")
+    parser.add_argument(
+        "--new",
+        metavar="KIND",
+        choices=sorted(kind for kind in FLOW_STEPS if kind != "pipeline"),
+        help="record a new flow of KIND, then drive it",
+    )
+    parser.add_argument("--model", help="with --new: the flow's model")
+    parser.add_argument("--project", help="with --new: the project's name")
+    parser.add_argument("--schedule", help="with --new: the cron expression that started it")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    if (args.new is None) == (args.flow_id is None):
+        parser.error("give FLOW_ID, or --new KIND (with --model and --project)")
+    if args.new and not (args.model and args.project):
+        parser.error("--new needs --model and --project")
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     from ame_core.flows import engine
 
@@ -135,6 +213,21 @@ def main(argv: list[str] | None = None) -> int:
         print("ame flow driver: MLFLOW_TRACKING_URI is not set", file=sys.stderr)
         return 2
     try:
+        if args.new:
+            job = args.job or os.environ.get(m.DRIVER_JOB_ENV)
+            if not job:
+                raise FlowError(f"--new needs its Job's name (--job or {m.DRIVER_JOB_ENV})")
+            return start_new(
+                args.new,
+                project=args.project,
+                model=args.model,
+                schedule=args.schedule,
+                namespace=args.namespace,
+                job=job,
+                project_dir=args.project_dir,
+                tracking_uri=uri,
+                ship=_shipped(),
+            )
         return drive(
             args.flow_id,
             namespace=args.namespace,

@@ -291,11 +291,15 @@ def driver_labels(spec: DriverSpec) -> dict[str, str]:
     }
 
 
-def driver_command(spec: DriverSpec) -> list[str]:
-    args = [DRIVER_MODULE, "--namespace", spec.namespace, "--job", spec.job_name]
+def driver_command(spec: DriverSpec, flow_args: list[str] | None = None) -> list[str]:
+    """The driver's command: by default, drive the flow `spec.flow_id` as this attempt's Job;
+    `flow_args` instead (a scheduled driver records its own new flow)."""
+    if flow_args is None:
+        flow_args = ["--job", spec.job_name, spec.flow_id]
+    args = [DRIVER_MODULE, "--namespace", spec.namespace]
     if spec.code is not None:
         args += ["--project-dir", spec.code.workdir]
-    args.append(spec.flow_id)
+    args += flow_args
     if not spec.wheel:
         return ["python", "-m", *args]
     # No image with ame in it: install the exact wheel the client shipped, then run it.
@@ -472,6 +476,64 @@ def cron_job(run: TaskRun, name: str, schedule: str) -> dict[str, Any]:
             "jobTemplate": {"metadata": {"labels": dict(labels)}, "spec": job_spec},
         },
     }
+
+
+# What a scheduled driver reads: its Job's name (the downward API) and what was shipped for it.
+DRIVER_JOB_ENV = "AME_DRIVER_JOB"
+FLOW_SHIP_ENV = "AME_FLOW_SHIP"
+JOB_NAME_FIELD = "metadata.labels['batch.kubernetes.io/job-name']"
+
+
+def scheduled_driver(
+    spec: DriverSpec,
+    ship: dict[str, Any],
+    name: str,
+    schedule: str,
+    *,
+    model: str,
+) -> dict[str, Any]:
+    """A model's monitoring on a schedule: a CronJob whose Job is a flow driver that records a
+    new `monitor` flow (`--new`), then drives it like any driver. Once recorded, the flow is
+    an ordinary one: a driver that dies is resumed by the next `ame` that looks, from `ship`
+    (the code and ame uploaded once, at `ame schedule apply`)."""
+    template = driver_job(spec)
+    labels = {k: v for k, v in template["metadata"]["labels"].items() if k != n.LABEL_FLOW}
+    labels[n.LABEL_SCHEDULE] = name
+    pod = template["spec"]["template"]
+    pod["metadata"]["labels"] = dict(labels)
+    container = pod["spec"]["containers"][0]
+    flow_args = ["--new", spec.kind, "--model", model, "--project", spec.project]
+    flow_args += ["--schedule", schedule]
+    container["command"] = driver_command(spec, flow_args)
+    container["env"] = [
+        {"name": DRIVER_JOB_ENV, "valueFrom": {"fieldRef": {"fieldPath": JOB_NAME_FIELD}}},
+        env_var(FLOW_SHIP_ENV, json.dumps(ship, sort_keys=True)),
+        *container["env"],
+    ]
+    annotations = dict(template["metadata"]["annotations"])
+    annotations[n.ANN_TASK] = f"{MONITOR_SCHEDULE_PREFIX}{model}"
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "CronJob",
+        "metadata": {
+            "name": name,
+            "namespace": spec.namespace,
+            "labels": labels,
+            "annotations": annotations,
+        },
+        "spec": {
+            "schedule": schedule,
+            # One report at a time: a slow one is not joined by the next.
+            "concurrencyPolicy": "Forbid",
+            "successfulJobsHistoryLimit": 3,
+            "failedJobsHistoryLimit": 3,
+            "jobTemplate": {"metadata": {"labels": dict(labels)}, "spec": template["spec"]},
+        },
+    }
+
+
+# How `ame schedule list` names a model's monitoring (a task's schedule shows the task's name).
+MONITOR_SCHEDULE_PREFIX = "monitor:"
 
 
 def secret(namespace: str, key: str, value: str) -> dict[str, Any]:

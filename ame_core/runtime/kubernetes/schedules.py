@@ -1,8 +1,12 @@
-"""`ame schedule apply|list|delete`: tasks with `triggers.schedule` as CronJobs.
+"""`ame schedule apply|list|delete`: tasks with `triggers.schedule`, and models with
+`monitoring.schedule`, as CronJobs.
 
-`apply` makes the cluster match the project: a CronJob per scheduled task (created or
-updated), and the project's CronJobs whose task lost its schedule are deleted. The code of a
-schedule is uploaded once, to an MLflow run of its own (kind `schedule`), at apply time.
+`apply` makes the cluster match the project: a CronJob per scheduled task and per monitored
+model (created or updated), and the project's CronJobs whose task or model lost its schedule
+are deleted. The code of a schedule is uploaded once, to an MLflow run of its own (kind
+`schedule`), at apply time. A model's monitoring is a flow (`monitor`: the built-in report,
+then the model's own monitoring task): its CronJob runs a flow driver that records the flow
+and drives it (manifests.scheduled_driver), with the code and ame shipped once at apply.
 """
 
 from __future__ import annotations
@@ -11,10 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ame_core.flows.records import FlowRecord
 from ame_core.runtime.backend import BackendError, RunContext
 from ame_core.runtime.kubernetes import manifests as m
 from ame_core.runtime.kubernetes import names as n
 from ame_core.runtime.kubernetes import render
+from ame_core.runtime.scheduler import monitored_models
 
 
 @dataclass
@@ -42,8 +48,49 @@ def scheduled_tasks(loaded_analysis: Any) -> list[Any]:
     return out
 
 
+def monitoring_ship(
+    backend: Any,
+    context: RunContext,
+    *,
+    allow_dirty: bool = False,
+    namespace: str | None = None,
+    dry_run: bool = False,
+) -> tuple[Any, FlowRecord, dict[str, Any]]:
+    """What every monitoring CronJob's driver is given, shipped once (the project's code and,
+    with no driver image, the ame wheel, in one MLflow run): (flow store, the record the
+    drivers are rendered from, the shipment). `dry_run`: nothing uploaded."""
+    from ame_core.runtime.kubernetes.flows import KubernetesFlowStore
+
+    store = KubernetesFlowStore(backend, context.project, namespace=namespace)
+    template = FlowRecord.new(
+        n.schedule_name(context.project, "monitoring"),
+        "monitor",
+        context.project,
+        "kubernetes",
+        params={"allow_dirty": allow_dirty},
+        origin={"project_dir": str(context.project_dir), "tracking_uri": context.tracking_uri},
+    )
+    return store, template, store.ship(template, dry_run=dry_run)
+
+
+def render_monitor_cron_jobs(
+    monitors: list[tuple[str, str]], store: Any, template: FlowRecord, ship: dict[str, Any]
+) -> list[dict[str, Any]]:
+    objects = []
+    for model, schedule in monitors:
+        name = n.schedule_name(template.project, f"monitor-{model}")
+        spec = store.driver_spec(template, ship, attempt=1)
+        objects.append(m.scheduled_driver(spec, ship, name, schedule, model=model))
+    return objects
+
+
 def render_cron_jobs(
-    tasks: list[Any], context: RunContext, backend: Any, code: m.CodeSource, cluster_uri: str
+    tasks: list[Any],
+    context: RunContext,
+    settings: Any,
+    namespace: str,
+    code: m.CodeSource,
+    cluster_uri: str,
 ) -> list[dict[str, Any]]:
     objects = []
     for resolved in tasks:
@@ -56,8 +103,8 @@ def render_cron_jobs(
         run = render.task_run(
             resolved,
             context,
-            backend.settings,
-            namespace=backend.namespace,
+            settings,
+            namespace=namespace,
             run_id=name,
             code=code,
             tracking_uri=cluster_uri,
@@ -67,14 +114,40 @@ def render_cron_jobs(
     return objects
 
 
-def apply(backend: Any, analysis: Any, context: RunContext, *, allow_dirty: bool = False):
-    """Create or update the project's CronJobs; delete those of tasks no longer scheduled.
-    Returns (applied names, deleted names)."""
+def render_offline(
+    analysis: Any, context: RunContext, settings: Any, namespace: str, *, allow_dirty: bool = False
+) -> list[dict[str, Any]]:
+    """The CronJobs `apply` would make, with no cluster and no MLflow (the dry run)."""
+    from ame_core.runtime.kubernetes.backend import KubernetesBackend
+
+    cluster_uri = render.cluster_tracking_uri(context, settings, strict=False)
+    code = m.CodeSource(kind="mlflow")
     tasks = scheduled_tasks(analysis)
+    objects = render_cron_jobs(tasks, context, settings, namespace, code, cluster_uri)
+    monitors = monitored_models(analysis.project) if analysis.project is not None else []
+    if monitors:
+        # A backend that never connects: the dry run only reads its settings.
+        offline = KubernetesBackend(Path(context.project_dir), settings=settings)
+        store, template, ship = monitoring_ship(
+            offline, context, allow_dirty=allow_dirty, namespace=namespace, dry_run=True
+        )
+        objects += render_monitor_cron_jobs(monitors, store, template, ship)
+    return objects
+
+
+def apply(backend: Any, analysis: Any, context: RunContext, *, allow_dirty: bool = False):
+    """Create or update the project's CronJobs (its scheduled tasks and monitored models);
+    delete those no longer scheduled. Returns (applied names, deleted names)."""
+    tasks = scheduled_tasks(analysis)
+    monitors = monitored_models(analysis.project) if analysis.project is not None else []
     cluster_uri = render.cluster_tracking_uri(context, backend.settings, strict=True)
     code, archive = backend._prepare_code(Path(context.project_dir), allow_dirty)
     # Render first (errors lose nothing), then upload the code and apply.
-    render_cron_jobs(tasks, context, backend, code, cluster_uri)
+    render_cron_jobs(tasks, context, backend.settings, backend.namespace, code, cluster_uri)
+    objects: list[dict[str, Any]] = []
+    if monitors:
+        store, template, ship = monitoring_ship(backend, context, allow_dirty=allow_dirty)
+        objects += render_monitor_cron_jobs(monitors, store, template, ship)
     applied: list[str] = []
     if tasks and archive is not None:
         mlflow_run, _ = backend._start_mlflow(
@@ -83,7 +156,10 @@ def apply(backend: Any, analysis: Any, context: RunContext, *, allow_dirty: bool
         backend._upload_code(context.tracking_uri, mlflow_run, archive)
         backend._end_mlflow(context.tracking_uri, mlflow_run, _finished())
         code.mlflow_run_id = mlflow_run
-    for obj in render_cron_jobs(tasks, context, backend, code, cluster_uri):
+    for obj in (
+        render_cron_jobs(tasks, context, backend.settings, backend.namespace, code, cluster_uri)
+        + objects
+    ):
         backend.apply(obj)
         applied.append(obj["metadata"]["name"])
     deleted = []
