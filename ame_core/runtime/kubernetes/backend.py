@@ -186,6 +186,8 @@ class KubernetesBackend(Backend):
         labels = {n.MANAGED_BY: n.MANAGED_BY_VALUE}
         if project:
             labels[n.LABEL_PROJECT] = n.label_value(project)
+        # Records first: a record's Job exists before it, so it is in the list that follows.
+        stored = self.records.list(labels)
         # A flow's driver Job is no run (`ame flow list` shows flows).
         jobs = {
             j["metadata"]["name"]: j
@@ -195,7 +197,7 @@ class KubernetesBackend(Backend):
         pods = self.runs.pods_by_run(labels, by_job=True)
         out: list[RunRecord] = []
         seen_jobs: set[str] = set()
-        for data, steps in self.records.list(labels):
+        for data, steps in stored:
             job_name = data.get("job") or data["id"]
             seen_jobs.add(job_name)
             if records.is_pipeline(data, steps):

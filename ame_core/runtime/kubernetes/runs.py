@@ -51,8 +51,9 @@ class Runs:
             keys = {pod_labels.get(n.LABEL_RUN_ID)}
             if by_job:
                 keys.add(pod_labels.get(JOB_NAME_LABEL) or pod_labels.get("job-name"))
-            for key in keys - {None}:
-                out.setdefault(key, []).append(pod)
+            for key in keys:
+                if key:
+                    out.setdefault(key, []).append(pod)
         return out
 
     def refresh(self, data: records.Record, job: dict[str, Any] | None, pods: Pods) -> RunRecord:
