@@ -81,16 +81,10 @@ class KServe:
         )
         return isvc.inference_service(spec), warnings
 
-    def deploy(
-        self,
-        model: str,
-        version: str,
-        context: RunContext,
-        deployment: Any,
-        traffic: int | None = None,
-    ) -> Endpoint:
-        """Serve the version by KServe; what `serving: mlflow` served before goes."""
-        obj, warnings = self.render(model, version, context, deployment, traffic)
+    def serve(self, rendered: tuple[dict[str, Any], list[str]]) -> Endpoint:
+        """Apply an InferenceService `render` made (its warnings said); what `serving: mlflow`
+        served before goes."""
+        obj, warnings = rendered
         for line in warnings:
             print(f"ame: warning: {line}", file=sys.stderr)
         self.apply(obj)

@@ -46,7 +46,7 @@ class Serving:
     def deploy(self, model: str, version: str, context: RunContext, deployment: Any) -> Endpoint:
         backend = self.backend
         if by_kserve(deployment):
-            return backend.kserve.deploy(model, version, context, deployment)
+            return backend.kserve.serve(backend.kserve.render(model, version, context, deployment))
         render.cluster_tracking_uri(context, backend.settings, strict=True)
         objects = self.render_deploy(model, version, context, deployment)
         for obj in objects:
@@ -65,7 +65,7 @@ class Serving:
     ) -> Endpoint:
         backend = self.backend
         if by_kserve(deployment):
-            return backend.kserve.deploy(model, version, context, deployment)
+            return backend.kserve.serve(backend.kserve.render(model, version, context, deployment))
         # `serving: mlflow`: a second Deployment under the model's Service, its share by the
         # ratio of pods (approximate: the Service spreads requests over ready pods).
         if backend.objects.read("Deployment", n.model_name(model)) is None:
@@ -95,7 +95,8 @@ class Serving:
         whole = deployment.model_copy(update={"rollout": None})
         if by_kserve(deployment):
             # Applied again with canaryTrafficPercent 100: the new revision takes all traffic.
-            return self.backend.kserve.deploy(model, version, context, whole, traffic=100)
+            kserve = self.backend.kserve
+            return kserve.serve(kserve.render(model, version, context, whole, traffic=100))
         # The stable Deployment rolls to the version (no gap: maxUnavailable 0); the canary's
         # pods go at once (its old-version pods serve until the new ones are ready).
         return self.deploy(model, version, context, whole)
@@ -105,7 +106,8 @@ class Serving:
     ) -> Endpoint | None:
         whole = deployment.model_copy(update={"rollout": None})
         if by_kserve(deployment):
-            return self.backend.kserve.deploy(model, previous, context, whole, traffic=100)
+            kserve = self.backend.kserve
+            return kserve.serve(kserve.render(model, previous, context, whole, traffic=100))
         self.backend.delete("Deployment", f"{n.model_name(model)}-{m.CANARY_TRACK}")
         return self.endpoint(model, context)
 
