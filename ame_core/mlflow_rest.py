@@ -20,6 +20,8 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from ame_core.uris import redact_uri
+
 DEFAULT_TIMEOUT = 10.0
 # Page size of the search endpoints (the server's maximum for model versions is 200,000; runs
 # allow 50,000): one page is almost always all of it.
@@ -68,11 +70,7 @@ def auth_headers() -> dict[str, str]:
 
 def clean_uri(uri: str) -> str:
     """The URI without credentials (it ends up in messages)."""
-    parts = urllib.parse.urlsplit(uri)
-    netloc = parts.hostname or ""
-    if parts.port:
-        netloc += f":{parts.port}"
-    return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+    return redact_uri(uri, keep_query=False)
 
 
 def _params(params: dict[str, Any] | None) -> str:

@@ -28,6 +28,7 @@ from ame_core.runtime.backend import BackendError, RunContext
 from ame_core.runtime.kubernetes import manifests as m
 from ame_core.runtime.kubernetes import names as n
 from ame_core.runtime.kubernetes.client import Conflict, Forbidden, KubeError, NotFound
+from ame_core.uris import redact_uri
 
 if TYPE_CHECKING:
     from ame_core.runtime.kubernetes.backend import KubernetesBackend
@@ -67,13 +68,11 @@ class KubernetesFlowStore(FlowStore):
 
     def record_object(self, record: FlowRecord) -> dict[str, Any]:
         """The ConfigMap that holds `record` (what `write` creates)."""
-        from ame_core.runtime.kubernetes.plans import redact
-
         data = record.to_json()
         # Records live in the cluster; credentials in a URI do not.
         origin = dict(data.get("origin") or {})
         if origin.get("tracking_uri"):
-            origin["tracking_uri"] = redact(origin["tracking_uri"])
+            origin["tracking_uri"] = redact_uri(origin["tracking_uri"])
         data["origin"] = origin
         return m.flow_record(record.id, self.namespace, record.project, record.kind, data)
 

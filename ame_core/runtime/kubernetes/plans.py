@@ -14,6 +14,7 @@ from ame_core.runtime.kubernetes import manifests as m
 from ame_core.runtime.kubernetes import names as n
 from ame_core.runtime.kubernetes import render
 from ame_core.runtime.kubernetes.settings import KubeSettings
+from ame_core.uris import redact_uri
 
 
 @dataclass
@@ -33,17 +34,8 @@ class PipelinePlan:
 
 
 def redact(uri: str | None) -> str | None:
-    """A URI without user:password@ — records live in the cluster, credentials do not."""
-    if not uri or "@" not in uri:
-        return uri
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(uri)
-    if not parts.username and not parts.password:
-        return uri
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    """A URI without user:password@: records live in the cluster, credentials do not."""
+    return redact_uri(uri) if uri else uri
 
 
 def pipeline_flow(

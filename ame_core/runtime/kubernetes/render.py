@@ -15,6 +15,7 @@ from urllib.parse import urlparse
 from ame_core.runtime.backend import BackendError, RunContext
 from ame_core.runtime.kubernetes import manifests as m
 from ame_core.runtime.kubernetes.settings import KubeSettings
+from ame_core.uris import redact_uri
 
 
 def container_command(resolved: Any, project_dir: Path) -> tuple[list[str], dict[str, str]]:
@@ -63,9 +64,7 @@ def cluster_tracking_uri(context: RunContext, settings: KubeSettings, strict: bo
             "or set AME_CLUSTER_MLFLOW_URI to its in-cluster address "
             "(e.g. http://mlflow.ame.svc:5000)"
         )
-    from ame_core.runtime.kubernetes.plans import redact
-
-    clean = redact(uri) or uri
+    clean = redact_uri(uri)
     if clean != uri:
         if strict:
             raise BackendError(
