@@ -26,8 +26,9 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ame_core.runtime.backend import (
     Backend,
@@ -43,16 +44,18 @@ from ame_core.runtime.kubernetes import manifests as m
 from ame_core.runtime.kubernetes import names as n
 from ame_core.runtime.kubernetes import run_records as records
 from ame_core.runtime.kubernetes.client import Kube
-from ame_core.runtime.kubernetes.kserve import KServe
 from ame_core.runtime.kubernetes.logs import RunLogs
-from ame_core.runtime.kubernetes.model_access import ModelAccess
 from ame_core.runtime.kubernetes.objects import ClusterObjects
 from ame_core.runtime.kubernetes.pipelines import Pipelines
 from ame_core.runtime.kubernetes.run_records import RunRecords
 from ame_core.runtime.kubernetes.runs import Runs
-from ame_core.runtime.kubernetes.serving import Serving
 from ame_core.runtime.kubernetes.settings import KubeSettings
 from ame_core.runtime.kubernetes.status import Observed, observe
+
+if TYPE_CHECKING:
+    from ame_core.runtime.kubernetes.kserve import KServe
+    from ame_core.runtime.kubernetes.model_access import ModelAccess
+    from ame_core.runtime.kubernetes.serving import Serving
 
 
 class KubernetesBackend(Backend):
@@ -85,9 +88,26 @@ class KubernetesBackend(Backend):
         self.runs = Runs(self)
         self.pipelines = Pipelines(self)
         self.logs = RunLogs(self)
-        self.kserve = KServe(self)
-        self.serving = Serving(self)
-        self.access = ModelAccess(self)
+
+    # The serving parts are made on first use: runs never import them.
+
+    @cached_property
+    def serving(self) -> Serving:
+        from ame_core.runtime.kubernetes.serving import Serving
+
+        return Serving(self)
+
+    @cached_property
+    def kserve(self) -> KServe:
+        from ame_core.runtime.kubernetes.kserve import KServe
+
+        return KServe(self)
+
+    @cached_property
+    def access(self) -> ModelAccess:
+        from ame_core.runtime.kubernetes.model_access import ModelAccess
+
+        return ModelAccess(self)
 
     # --- connection -----------------------------------------------------------------------
 
