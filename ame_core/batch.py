@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from ame_core.atomic_files import atomic_path
 from ame_core.errors import one_line
 
 CSV = (".csv",)
@@ -78,20 +79,15 @@ def read_table(path: Path) -> Any:
 
 def write_table(frame: Any, path: Path) -> None:
     suffix = _suffix(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
+    if suffix in PARQUET:
+        _need_pyarrow(path)
+    with atomic_path(path) as tmp:
         if suffix in CSV:
             frame.to_csv(tmp, index=False)
         elif suffix in PARQUET:
-            _need_pyarrow(path)
             frame.to_parquet(tmp, index=False)
         else:
             frame.to_json(tmp, orient="records", lines=True)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def with_predictions(frame: Any, predictions: Any) -> Any:

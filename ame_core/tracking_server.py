@@ -31,8 +31,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from ame_core.atomic_files import atomic_write
 from ame_core.runtime import filelock, procs
-from ame_core.runtime.records import atomic_write
 
 HOST = "127.0.0.1"
 READY_TIMEOUT = 120.0

@@ -16,10 +16,10 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from ame_core.atomic_files import atomic_write
 from ame_core.flows.records import FlowRecord
 from ame_core.flows.store import DECISIONS, FlowError, FlowStore
 from ame_core.runtime import filelock, procs
-from ame_core.runtime.records import atomic_write
 
 
 class LocalFlowStore(FlowStore):

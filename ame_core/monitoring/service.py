@@ -16,12 +16,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ame_core.atomic_files import atomic_write
 from ame_core.durations import FormatValueError, parse_duration
 from ame_core.lifecycle import LifecycleError
 from ame_core.monitoring import reference as ref
 from ame_core.monitoring import request_log
 from ame_core.monitoring.report import build
-from ame_core.runtime.records import atomic_write
 
 KIND = "monitoring"
 DEFAULT_WINDOW = "1h"

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from ame_core.atomic_files import atomic_write
 from ame_core.diagnostics import Diagnostic, Range, Related, Severity
 from ame_core.policy.keywords import KEYWORDS, keyword_value_problem, policy_validator_class
 from ame_core.policy.loading import Policy, PolicyProblem, PolicySet
@@ -243,9 +244,7 @@ def _store(path: Path, records: list[dict[str, Any]]) -> None:
             entries.sort(key=lambda e: e.stat().st_mtime)
             for entry in entries[: len(entries) // 2]:
                 Path(entry.path).unlink(missing_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(records), encoding="utf-8")
-        os.replace(tmp, path)
+        atomic_write(path, json.dumps(records))
     except OSError:
         pass
 

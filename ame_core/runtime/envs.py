@@ -83,7 +83,7 @@ def interpreter_version(exe: str) -> str | None:
     if version and _is_binary(real):  # never a script (a pyenv shim can change its answer)
         known[stamp] = version
         try:
-            from ame_core.runtime.records import atomic_write
+            from ame_core.atomic_files import atomic_write
 
             atomic_write(memo, json.dumps(known, indent=1, sort_keys=True))
         except OSError:
@@ -277,7 +277,7 @@ def requirements_env(
         return env_dir, True
     req_file = cache_dir() / "envs" / f"{env_dir.name}.requirements.txt"
     req_file.parent.mkdir(parents=True, exist_ok=True)
-    from ame_core.runtime.records import atomic_write
+    from ame_core.atomic_files import atomic_write
 
     atomic_write(req_file, requirements)
     log_path.parent.mkdir(parents=True, exist_ok=True)

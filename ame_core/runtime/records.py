@@ -8,38 +8,17 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import secrets
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+from ame_core.atomic_files import atomic_write
 from ame_core.runtime.backend import BackendError, RunRecord
 
 
 def new_run_id() -> str:
     return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
-
-
-def atomic_write(path: Path, text: str, mode: int = 0o644, *, durable: bool = False) -> None:
-    """Write via a temporary file and a rename: readers see the old or the new content, never a
-    part. `durable` also flushes to disk first (secrets); run records skip it: they are
-    rewritten many times a run and a record lost to a power cut is found as vanished."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            if durable:
-                fh.flush()
-                os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 class RecordStore:

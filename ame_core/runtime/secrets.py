@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ame_core.runtime.records import atomic_write
+from ame_core.atomic_files import atomic_write
 
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9_.\-/]{1,200}$")
 

@@ -38,10 +38,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from ame_core.atomic_files import atomic_write
 from ame_core.net import free_port
 from ame_core.runtime import filelock, procs
 from ame_core.runtime.backend import BackendError, Endpoint, EndpointStatus
-from ame_core.runtime.records import atomic_write
 from ame_core.serving import admission, checks, versions
 from ame_core.serving.causes import first_cause
 from ame_core.serving.environments import serving_env

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from ame_core.atomic_files import atomic_write
 from ame_core.monitoring.request_log import RequestLog, Settings
 
 # Headers that describe one connection, not the message (RFC 9110 §7.6.1).
@@ -144,11 +145,8 @@ class Traffic:
                 return
             data = json.dumps({"servers": self._servers, "written_at": time.time()})
             self._dirty = False
-        tmp = self.path.with_name(self.path.name + f".{os.getpid()}.tmp")
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp.write_text(data)
-            os.replace(tmp, self.path)
+            atomic_write(self.path, data)
         except OSError:
             pass  # the figures are advisory; serving goes on
 
