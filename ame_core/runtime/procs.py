@@ -1,4 +1,8 @@
-"""Process identity and process-group signalling (Linux `/proc`; portable fallbacks)."""
+"""Process identity and process-group signalling, through psutil (Linux, macOS, BSDs).
+
+A process is known by its pid and its start time: a pid that was reused carries another start
+time, so a record never mistakes a stranger for its own process.
+"""
 
 from __future__ import annotations
 
@@ -7,67 +11,67 @@ import os
 import signal
 import time
 
+import psutil
 
-def _stat_fields(pid: int) -> list[str] | None:
-    """The fields of /proc/<pid>/stat after the command name (state first), or None."""
+_GONE = (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD)
+
+
+def _linux_start_ticks(pid: int) -> str | None:
+    """Field 22 of /proc/<pid>/stat: the start in clock ticks since boot. psutil's create_time
+    adds the boot time as read off the wall clock, which moves when the clock is set; two
+    processes could then disagree on one process's start. Ticks never move."""
     try:
         with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
             stat = fh.read()
     except OSError:
         return None
     # The name is in parentheses and may itself hold spaces or ")": split after the last one.
-    return stat[stat.rfind(")") + 2 :].split()
+    fields = stat[stat.rfind(")") + 2 :].split()
+    return fields[19] if len(fields) > 19 else None
 
 
 def start_time(pid: int) -> str | None:
-    """The process's start time (clock ticks since boot): with the pid, its identity."""
-    fields = _stat_fields(pid)
-    return fields[19] if fields and len(fields) > 19 else None
-
-
-def _state(pid: int) -> str | None:
-    fields = _stat_fields(pid)
-    return fields[0] if fields else None
+    """The process's start time: with the pid, its identity (None: no such process)."""
+    if os.path.isdir("/proc/self"):
+        return _linux_start_ticks(pid)
+    try:
+        return f"{psutil.Process(pid).create_time():.3f}"
+    except psutil.Error:
+        return None
 
 
 def alive(pid: int | None, started: str | None = None) -> bool:
     """Is this very process (same pid and start time) still running (zombies are not)?"""
     if not pid:
         return False
-    if os.path.isdir("/proc"):
-        state = _state(pid)
-        if state is None or state in ("Z", "X"):
-            return False
-        return started is None or start_time(pid) == started
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        if psutil.Process(pid).status() in _GONE:
+            return False
+    except psutil.NoSuchProcess:
         return False
-    except PermissionError:
-        return True
-    return True
+    except psutil.AccessDenied:
+        pass  # another user's: it exists; its start time says whether it is ours
+    return started is None or start_time(pid) == started
+
+
+def pgid_of(pid: int) -> int | None:
+    try:
+        return os.getpgid(pid)
+    except OSError:
+        return None
 
 
 def group_members(pgid: int) -> list[int]:
     """Live (non-zombie) processes of a process group."""
     members = []
-    for pid in _pids():
-        fields = _stat_fields(pid)
-        if fields and len(fields) > 2 and int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
-            members.append(pid)
+    for proc in psutil.process_iter(["status"]):
+        if proc.info["status"] not in _GONE and pgid_of(proc.pid) == pgid:
+            members.append(proc.pid)
     return members
 
 
 def group_alive(pgid: int | None) -> bool:
-    if not pgid:
-        return False
-    if os.path.isdir("/proc"):
-        return bool(group_members(pgid))
-    try:
-        os.killpg(pgid, 0)
-    except (ProcessLookupError, PermissionError):
-        return False
-    return True
+    return bool(pgid) and bool(group_members(pgid))
 
 
 def signal_group(pgid: int | None, sig: int) -> None:
@@ -120,46 +124,26 @@ def detached_env(base: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def _pids() -> list[int]:
-    try:
-        return [int(p) for p in os.listdir("/proc") if p.isdigit()]
-    except OSError:
-        return []
-
-
-def pgid_of(pid: int) -> int | None:
-    fields = _stat_fields(pid)
-    return int(fields[2]) if fields and len(fields) > 2 else None
-
-
-def _parent(pid: int) -> int | None:
-    fields = _stat_fields(pid)
-    return int(fields[1]) if fields and len(fields) > 1 else None
-
-
 def _self_and_ancestors() -> set[int]:
     """This process and the ones above it: never ours to stop (`ame cancel` run by the task)."""
     found = {os.getpid()}
-    pid: int | None = os.getppid()
-    while pid and pid not in found:
-        found.add(pid)
-        pid = _parent(pid)
+    with contextlib.suppress(psutil.Error):
+        found.update(parent.pid for parent in psutil.Process().parents())
     return found
 
 
 def env_members(key: str, value: str) -> list[int]:
     """Live processes whose environment holds exactly `key=value` (those this user may read;
     another user's processes are not readable, and not ours to stop)."""
-    needle = f"{key}={value}".encode()
     found = []
-    for pid in _pids():
-        try:
-            with open(f"/proc/{pid}/environ", "rb") as fh:
-                environ = fh.read()
-        except OSError:
+    for proc in psutil.process_iter(["status"]):
+        if proc.info["status"] in _GONE:
             continue
-        if needle in environ.split(b"\0") and alive(pid):
-            found.append(pid)
+        try:
+            if proc.environ().get(key) == value:
+                found.append(proc.pid)
+        except psutil.Error:
+            continue
     return found
 
 
@@ -190,9 +174,6 @@ def stop_tree(
     also those that left the group (`setsid`, double forks): SIGTERM, then SIGKILL whatever is
     left after `grace` seconds; processes started meanwhile are found by looking again. This
     process and its ancestors are spared. Returns the pids that survived (another user's)."""
-    if not os.path.isdir("/proc"):  # no /proc to search: the group is all we can reach
-        stop_group(pgid, grace)
-        return []
     spare = _self_and_ancestors()
     seen = _targets(pgid, env, spare)
     if not seen:
