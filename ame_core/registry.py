@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
+from ame_core.errors import one_line
+
 # Model-version tags that hold the validation verdict.
 TAG_STATUS = "ame.validation.status"
 TAG_RUN_ID = "ame.validation.run_id"
@@ -132,12 +134,11 @@ def _registry_error(exc: BaseException) -> str | None:
     if isinstance(exc, RestError):
         return f"{exc.error_code}: {exc.message}" if exc.error_code else str(exc)
     if isinstance(exc, ServerError | OSError):
-        return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return one_line(exc)
     if type(exc).__name__ == "MlflowException" or any(
         cls.__name__ == "MlflowException" for cls in type(exc).__mro__
     ):
-        text = str(exc)
-        return text.splitlines()[0] if text else type(exc).__name__
+        return one_line(exc)
     return None
 
 

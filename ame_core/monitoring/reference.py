@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ame_core.errors import one_line
+
 REFERENCE_ARTIFACT = "ame-reference"
 SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl"}
 SUFFIXES |= {".ndjson": "jsonl", ".json": "jsonl"}
@@ -100,8 +102,7 @@ def read_bytes(data: bytes, suffix: str, label: str) -> Any:
             return pd.read_parquet(io.BytesIO(data))
         return pd.read_json(io.BytesIO(data), lines=True)
     except Exception as exc:  # pandas' parsers raise many kinds: one line
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ReferenceError(f"{label}: cannot read it as {kind}: {first}") from None
+        raise ReferenceError(f"{label}: cannot read it as {kind}: {one_line(exc)}") from None
 
 
 def fit(frame: Any, features: list[Feature], source: str) -> Any:

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ame_core.errors import one_line
 from ame_core.runtime import procs
 from ame_core.runtime.backend import BackendError, RunContext, RunRecord, RunStatus
 from ame_core.runtime.masking import Masker
@@ -290,7 +291,7 @@ class Supervisor:
         try:
             logged = log_artifacts(uri, run_id, items)
         except Exception as exc:  # an artifact problem must not lose the run's record
-            self.note(f"could not log artifacts: {str(exc).splitlines()[0] if str(exc) else exc}")
+            self.note(f"could not log artifacts: {one_line(exc)}")
             return []
         for path in logged:
             self.note(f"artifact logged: {os.path.relpath(path, self.project_dir)}")
