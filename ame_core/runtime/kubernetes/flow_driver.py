@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ame_core.errors import one_line
 from ame_core.flows.records import FLOW_STEPS, FlowRecord, FlowStatus, StepStatus
 from ame_core.flows.store import FlowError
 from ame_core.runtime.backend import BackendError
@@ -237,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     except (BackendError, FlowError) as exc:
         # One line, never a traceback: the pod's log is what `kubectl logs` shows.
-        print(f"ame flow driver: {str(exc).strip() or type(exc).__name__}", file=sys.stderr)
+        print(f"ame flow driver: {one_line(exc)}", file=sys.stderr)
         return 1
 
 
