@@ -95,7 +95,11 @@ def test_cancel_a_queued_run(rt: Env) -> None:
     (rt.gpus / "release").touch()
     for run_id in holders:
         rt.wait(run_id)
-    time.sleep(0.5)
+    # A finishing supervisor starts the queued runs that now fit: once both have exited, the
+    # cancelled run had its chance to be (wrongly) started.
+    for run_id in holders:
+        extra = rt.record(run_id)["extra"]
+        _wait_until_gone(extra["supervisor_pid"], extra["supervisor_start"])
     assert rt.record(waiting)["status"] == "cancelled"  # never started afterwards
     assert not (rt.gpus / waiting).exists()
     (rt.gpus / "release").unlink()
@@ -115,7 +119,7 @@ def test_a_pipeline_whose_supervisor_is_killed_is_resumed_by_the_next_look(rt: E
     first_step = rt.record(run_id)["step_ids"][0]
     pid = rt.record(run_id)["extra"]["supervisor_pid"]
     os.kill(pid, signal.SIGKILL)  # while step_slow runs
-    time.sleep(0.5)
+    _wait_until_gone(pid, rt.record(run_id)["extra"]["supervisor_start"])
 
     looked = rt.ame("runs", "--json")  # the next look notices and resumes it
     assert looked.returncode == 0, looked.stderr
@@ -135,3 +139,12 @@ def test_a_pipeline_whose_supervisor_is_killed_is_resumed_by_the_next_look(rt: E
     assert all(s["status"] == "succeeded" for s in steps)
     log = (rt.project / ".ame" / "runs" / f"{run_id}.log").read_text()
     assert "vanished; resumed" in log and "(reattached)" in log
+
+
+def _wait_until_gone(pid: int, started: str, seconds: float = 30.0) -> None:
+    from ame_core.runtime import procs
+
+    deadline = time.monotonic() + seconds
+    while procs.alive(pid, started):
+        assert time.monotonic() < deadline, f"process {pid} still running after {seconds} s"
+        time.sleep(0.05)
