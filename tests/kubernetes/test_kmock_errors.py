@@ -129,9 +129,9 @@ def test_409_conflict_is_a_clear_message_and_apply_recovers(cluster: Kubelet) ->
         "metadata": {"name": "taken", "namespace": NAMESPACE},
         "data": {"a": "1"},
     }
-    backend._create(obj)
+    backend.objects.create(obj)
     with pytest.raises(Conflict) as info:
-        backend._create(obj)
+        backend.objects.create(obj)
     assert "configmaps/taken already exists" in str(info.value)
     # Creating what exists is the normal case for apply (set a secret twice).
     secrets.set_secret("token", "one")

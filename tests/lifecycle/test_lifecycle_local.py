@@ -282,17 +282,25 @@ def test_monitor_flags_the_shifted_feature_and_records_it_in_mlflow(flow: Flow, 
 
     url = flow.endpoint().url
     # Earlier tests sent other rows: the report's window must hold these only. The proxy
-    # writes its log once a second, so the log is quiet when nothing new was logged for 3 s;
-    # the window then reaches back 1.5 s before these requests, into that quiet.
+    # writes its log once a second, so a request it still holds is not on disk yet: the log
+    # is quiet when its bytes have not changed for 3 s and its newest record is 3 s old.
+    # The window then reaches back 1.5 s before these requests, into that quiet.
     root = request_log.log_root(flow.project)
 
-    def newest() -> float:
+    def on_disk() -> tuple[float, int]:
         found = request_log.read(root, MODEL, time.time() - 120)
-        return max((t for log in found.values() for t in log.times), default=0.0)
+        newest = max((t for log in found.values() for t in log.times), default=0.0)
+        return newest, request_log.disk_usage(root, MODEL)
 
     deadline = time.monotonic() + 60
-    while time.time() - newest() <= 3.0 and time.monotonic() < deadline:
+    seen, unchanged_since = on_disk(), time.monotonic()
+    while time.monotonic() < deadline and (
+        time.monotonic() - unchanged_since < 3.0 or time.time() - seen[0] <= 3.0
+    ):
         time.sleep(0.2)
+        if (now := on_disk()) != seen:
+            seen, unchanged_since = now, time.monotonic()
+    assert time.time() - seen[0] > 3.0, "the request log did not go quiet"
     started = time.time()
     reference = features()
     rows = reference.sample(300, replace=True, random_state=3).reset_index(drop=True)

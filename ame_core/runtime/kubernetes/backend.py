@@ -344,31 +344,3 @@ class KubernetesBackend(Backend):
         """A URL of the model's server that works from this machine, for as long as the
         `with` block lasts: the ingress when there is one, else a port-forward."""
         return self.access.open_url(model)
-
-    # --- the old private names, until schedules.py and flows.py call the public ones --------
-
-    def _api(self, verb: str, kind: str) -> Any:
-        return self.objects.api(verb, kind)
-
-    def _create(self, obj: dict[str, Any]) -> dict[str, Any]:
-        return self.objects.create(obj)
-
-    def _list(self, kind: str, labels: dict[str, str]) -> list[dict[str, Any]]:
-        return self.objects.list(kind, labels)
-
-    def _read(self, kind: str, name: str) -> dict[str, Any] | None:
-        return self.objects.read(kind, name)
-
-    def _prepare_code(self, project_dir: Path, allow_dirty: bool) -> Any:
-        return self.code_source(project_dir, allow_dirty)
-
-    def _start_mlflow(
-        self, context: RunContext, task: str, run_id: str, kind: str, parent: str | None
-    ) -> tuple[str, str]:
-        return cluster_mlflow.start_run(context, task, run_id, kind, parent, self.namespace)
-
-    def _upload_code(self, uri: str, mlflow_run_id: str, archive: bytes) -> None:
-        cluster_mlflow.upload_code(uri, mlflow_run_id, archive)
-
-    def _end_mlflow(self, uri: str | None, run_id: str | None, status: RunStatus, why: str = ""):
-        return cluster_mlflow.end_run(uri, run_id, status, why)

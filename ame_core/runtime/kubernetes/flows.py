@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from ame_core.flows.records import FlowRecord, FlowStatus, StepStatus
 from ame_core.flows.store import DECISIONS, FlowError, FlowStore
 from ame_core.runtime.backend import BackendError, RunContext
+from ame_core.runtime.kubernetes import cluster_mlflow
 from ame_core.runtime.kubernetes import manifests as m
 from ame_core.runtime.kubernetes import names as n
 from ame_core.runtime.kubernetes.client import Conflict, Forbidden, KubeError, NotFound
@@ -38,7 +39,6 @@ if TYPE_CHECKING:
 POD_GRACE_SECONDS = 120.0
 # A record without a driver yet: `control.start` is shipping the code and creating the Job.
 LAUNCH_GRACE_SECONDS = 300.0
-JOB_NAME_LABEL = "batch.kubernetes.io/job-name"
 _UPDATE_TRIES = 20
 
 
@@ -77,7 +77,7 @@ class KubernetesFlowStore(FlowStore):
         return m.flow_record(record.id, self.namespace, record.project, record.kind, data)
 
     def _raw(self, flow_id: str) -> dict[str, Any] | None:
-        return self.backend._read("ConfigMap", n.flow_record_name(flow_id))
+        return self.backend.objects.read("ConfigMap", n.flow_record_name(flow_id))
 
     @staticmethod
     def _parse(obj: dict[str, Any], flow_id: str) -> FlowRecord:
@@ -88,24 +88,8 @@ class KubernetesFlowStore(FlowStore):
             name = (obj.get("metadata") or {}).get("name", flow_id)
             raise FlowError(f"flow record ConfigMap {name} is unreadable: {exc}") from None
 
-    def _patch(self, name: str, body: dict[str, Any]) -> None:
-        fn, resource = self.backend._api("patch", "ConfigMap")
-        self.backend.kube.call("patch", resource, fn, name, self.namespace, body, name=name)
-
     def write(self, record: FlowRecord) -> None:
-        obj = self.record_object(record)
-        name = obj["metadata"]["name"]
-        patch = {"metadata": {"labels": obj["metadata"]["labels"]}, "data": obj["data"]}
-        try:
-            self._patch(name, patch)
-            return
-        except NotFound as exc:
-            if type(exc) is not NotFound:  # the namespace is missing: say so
-                raise
-        try:
-            self.backend._create(obj)
-        except Conflict:
-            self._patch(name, patch)
+        self.backend.objects.upsert(self.record_object(record))
 
     def read(self, flow_id: str) -> FlowRecord:
         obj = self._raw(flow_id)
@@ -129,7 +113,7 @@ class KubernetesFlowStore(FlowStore):
                 meta["resourceVersion"] = version
             body = {"metadata": meta, "data": self.record_object(record)["data"]}
             try:
-                self._patch(n.flow_record_name(flow_id), body)
+                self.backend.objects.patch("ConfigMap", n.flow_record_name(flow_id), body)
                 return record
             except Conflict:
                 time.sleep(0.05)
@@ -140,7 +124,7 @@ class KubernetesFlowStore(FlowStore):
         if self.project:
             labels[n.LABEL_PROJECT] = n.label_value(self.project)
         out = []
-        for obj in self.backend._list("ConfigMap", labels):
+        for obj in self.backend.objects.list("ConfigMap", labels):
             try:
                 out.append(self._parse(obj, ""))
             except FlowError:  # a foreign or half-written object
@@ -166,8 +150,10 @@ class KubernetesFlowStore(FlowStore):
     # --- cancel ---------------------------------------------------------------------------
 
     def request_cancel(self, flow_id: str) -> None:
-        self._patch(
-            n.flow_record_name(flow_id), {"metadata": {"annotations": {n.ANN_CANCEL: "true"}}}
+        self.backend.objects.patch(
+            "ConfigMap",
+            n.flow_record_name(flow_id),
+            {"metadata": {"annotations": {n.ANN_CANCEL: "true"}}},
         )
 
     def cancel_requested(self, flow_id: str) -> bool:
@@ -179,8 +165,10 @@ class KubernetesFlowStore(FlowStore):
 
     def request_decision(self, flow_id: str, decision: str) -> None:
         assert decision in DECISIONS, decision
-        self._patch(
-            n.flow_record_name(flow_id), {"metadata": {"annotations": {n.ANN_DECISION: decision}}}
+        self.backend.objects.patch(
+            "ConfigMap",
+            n.flow_record_name(flow_id),
+            {"metadata": {"annotations": {n.ANN_DECISION: decision}}},
         )
 
     def decision(self, flow_id: str) -> str | None:
@@ -248,7 +236,7 @@ class KubernetesFlowStore(FlowStore):
         code: m.CodeSource | None = None
         archive: bytes | None = None
         if needs_code:
-            code, archive = self.backend._prepare_code(
+            code, archive = self.backend.code_source(
                 project_dir, bool(record.params.get("allow_dirty"))
             )
         if dry_run:
@@ -256,14 +244,14 @@ class KubernetesFlowStore(FlowStore):
         elif archive is not None or (wheel is not None and run_id is None):
             # An MLflow run of the flow's own holds its code and ame (ended at once: it is
             # a container of artifacts, like a run's code).
-            run_id, _ = self.backend._start_mlflow(
-                context, f"flow-{record.kind}", record.id, "flow", None
+            run_id, _ = cluster_mlflow.start_run(
+                context, f"flow-{record.kind}", record.id, "flow", None, self.backend.namespace
             )
-            self.backend._end_mlflow(uri, run_id, _finished(), "")
+            cluster_mlflow.end_run(uri, run_id, _finished(), "")
         if code is not None and code.kind == "mlflow":
             code.mlflow_run_id = run_id
             if archive is not None and not dry_run:
-                self.backend._upload_code(uri, run_id, archive)
+                cluster_mlflow.upload_code(uri, run_id, archive)
         if wheel is not None:
             ship["wheel_run_id"] = run_id
             if not dry_run:
@@ -317,7 +305,7 @@ class KubernetesFlowStore(FlowStore):
                 ship = self.ship(record)
             spec = self.driver_spec(record, ship, attempt)
             try:
-                self.backend._create(m.driver_job(spec))
+                self.backend.objects.create(m.driver_job(spec))
             except Conflict:
                 pass  # another process resumed the same attempt first: one driver
         except (BackendError, FlowError) as exc:
@@ -379,7 +367,7 @@ class KubernetesFlowStore(FlowStore):
             young = time.time() - (record.created_at or 0) < self.launch_grace
             return record.status is FlowStatus.PENDING and young
         try:
-            job = self.backend._read("Job", job_name)
+            job = self.backend.objects.read("Job", job_name)
             if job is None:
                 return False
             conditions = ((job.get("status") or {}).get("conditions")) or []
@@ -388,7 +376,7 @@ class KubernetesFlowStore(FlowStore):
                 for c in conditions
             ):
                 return False
-            pods = self.backend._list("Pod", {JOB_NAME_LABEL: job_name})
+            pods = self.backend.objects.list("Pod", {n.JOB_NAME_LABEL: job_name})
         except KubeError:
             return True  # the API cannot be asked now: do not start a second driver
         phases = [(p.get("status") or {}).get("phase") or "Pending" for p in pods]

@@ -2,14 +2,17 @@
 
 One job: a URL of the model's server that works here — its ingress, or a port-forward
 (portforward.py) to its Service (KServe's predictor Service for an InferenceService) — and
-MLServer's Prometheus metrics, read through a port-forward to its metrics port.
+MLServer's Prometheus metrics, read through a port-forward to its metrics port, or, in a pod
+(a scheduled monitoring Job, which has no kubectl), from each serving pod's IP.
 """
 
 from __future__ import annotations
 
+import os
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ame_core.runtime.backend import BackendError
 from ame_core.runtime.kubernetes import names as n
@@ -44,21 +47,36 @@ class ModelAccess:
 
     def serving_metrics(self, model: str) -> str | None:
         """MLServer's Prometheus text, through a port-forward to its metrics port (8082) on
-        the model's pods; None for a runtime without one AME reads."""
-        import urllib.request
-
+        the model's pods; None for a runtime without one AME reads. In a pod, every running
+        serving pod's text, read from its IP: the figures then add up over the replicas."""
         service, served = self._served_by(model)
         if not served:
             return None
+        if os.environ.get("KUBERNETES_SERVICE_HOST"):  # in a pod: pod IPs are reachable
+            return self._metrics_from_pods(service)
         target = f"deployment/{service}"
         with PortForward.start(
             self.backend.kube, self.backend.kube_context, service, target=target, port=METRICS_PORT
         ) as pf:
-            try:
-                with urllib.request.urlopen(f"{pf.url}/metrics", timeout=10) as response:  # noqa: S310
-                    return response.read().decode("utf-8", "replace")
-            except OSError as exc:
-                raise BackendError(f"{target}: no metrics on port {METRICS_PORT} ({exc})") from None
+            return _read_metrics(f"{pf.url}/metrics", target)
+
+    def _metrics_from_pods(self, deployment: str) -> str:
+        found = self.backend.objects.read("Deployment", deployment) or {}
+        labels = ((found.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+        pods = [
+            pod
+            for pod in (self.backend.objects.list("Pod", labels) if labels else [])
+            if (pod.get("status") or {}).get("phase") == "Running"
+            and (pod.get("status") or {}).get("podIP")
+        ]
+        if not pods:
+            raise BackendError(f"deployment/{deployment}: no running pod to read metrics from")
+        texts = []
+        for pod in pods:
+            name = (pod.get("metadata") or {}).get("name", "?")
+            url = f"http://{pod['status']['podIP']}:{_metrics_port(pod)}/metrics"
+            texts.append(_read_metrics(url, f"pod/{name}"))
+        return "\n".join(texts)
 
     @contextmanager
     def open_url(self, model: str) -> Iterator[str]:
@@ -73,3 +91,21 @@ class ModelAccess:
             return
         with self.port_forward(model) as forward:
             yield forward.url
+
+
+def _metrics_port(pod: dict[str, Any]) -> int:
+    """The container port named `metrics`, else MLServer's default."""
+    for container in (pod.get("spec") or {}).get("containers") or []:
+        for port in container.get("ports") or []:
+            if port.get("name") == "metrics" and port.get("containerPort"):
+                return int(port["containerPort"])
+    return METRICS_PORT
+
+
+def _read_metrics(url: str, target: str) -> str:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - http(s) only
+            return response.read().decode("utf-8", "replace")
+    except OSError as exc:
+        port = url.rsplit(":", 1)[1].split("/", 1)[0]
+        raise BackendError(f"{target}: no metrics on port {port} ({exc})") from None

@@ -10,6 +10,7 @@ import re
 import secrets
 
 MANAGED_BY = "app.kubernetes.io/managed-by"
+JOB_NAME_LABEL = "batch.kubernetes.io/job-name"  # set by the Job controller on its pods
 MANAGED_BY_VALUE = "ame"
 LABEL_PROJECT = "ame.dev/project"
 LABEL_TASK = "ame.dev/task"

@@ -21,7 +21,6 @@ from ame_core.runtime.kubernetes.status import Observed, observe
 if TYPE_CHECKING:
     from ame_core.runtime.kubernetes.backend import KubernetesBackend
 
-JOB_NAME_LABEL = "batch.kubernetes.io/job-name"
 Pods = list[dict[str, Any]]
 
 
@@ -41,7 +40,7 @@ class Runs:
         if pods:
             return pods
         # A scheduled run's pods carry no run id of ours: the Job controller's label names it.
-        return objects.list("Pod", {n.MANAGED_BY: n.MANAGED_BY_VALUE, JOB_NAME_LABEL: run_id})
+        return objects.list("Pod", {n.MANAGED_BY: n.MANAGED_BY_VALUE, n.JOB_NAME_LABEL: run_id})
 
     def pods_by_run(self, labels: dict[str, str], *, by_job: bool = False) -> dict[str, Pods]:
         """The pods that carry `labels`, by our run id (and by their Job's name: `by_job`)."""
@@ -50,7 +49,7 @@ class Runs:
             pod_labels = (pod.get("metadata") or {}).get("labels") or {}
             keys = {pod_labels.get(n.LABEL_RUN_ID)}
             if by_job:
-                keys.add(pod_labels.get(JOB_NAME_LABEL) or pod_labels.get("job-name"))
+                keys.add(pod_labels.get(n.JOB_NAME_LABEL) or pod_labels.get("job-name"))
             for key in keys:
                 if key:
                     out.setdefault(key, []).append(pod)

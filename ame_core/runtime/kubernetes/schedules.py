@@ -17,9 +17,9 @@ from typing import Any
 
 from ame_core.flows.records import FlowRecord
 from ame_core.runtime.backend import BackendError, RunContext
+from ame_core.runtime.kubernetes import cluster_mlflow, render
 from ame_core.runtime.kubernetes import manifests as m
 from ame_core.runtime.kubernetes import names as n
-from ame_core.runtime.kubernetes import render
 from ame_core.runtime.scheduler import monitored_models
 
 
@@ -141,7 +141,7 @@ def apply(backend: Any, analysis: Any, context: RunContext, *, allow_dirty: bool
     tasks = scheduled_tasks(analysis)
     monitors = monitored_models(analysis.project) if analysis.project is not None else []
     cluster_uri = render.cluster_tracking_uri(context, backend.settings, strict=True)
-    code, archive = backend._prepare_code(Path(context.project_dir), allow_dirty)
+    code, archive = backend.code_source(Path(context.project_dir), allow_dirty)
     # Render first (errors lose nothing), then upload the code and apply.
     render_cron_jobs(tasks, context, backend.settings, backend.namespace, code, cluster_uri)
     objects: list[dict[str, Any]] = []
@@ -150,11 +150,11 @@ def apply(backend: Any, analysis: Any, context: RunContext, *, allow_dirty: bool
         objects += render_monitor_cron_jobs(monitors, store, template, ship)
     applied: list[str] = []
     if tasks and archive is not None:
-        mlflow_run, _ = backend._start_mlflow(
-            context, "schedules", n.run_name("schedules"), "schedule", parent=None
+        mlflow_run, _ = cluster_mlflow.start_run(
+            context, "schedules", n.run_name("schedules"), "schedule", None, backend.namespace
         )
-        backend._upload_code(context.tracking_uri, mlflow_run, archive)
-        backend._end_mlflow(context.tracking_uri, mlflow_run, _finished())
+        cluster_mlflow.upload_code(context.tracking_uri, mlflow_run, archive)
+        cluster_mlflow.end_run(context.tracking_uri, mlflow_run, _finished())
         code.mlflow_run_id = mlflow_run
     for obj in (
         render_cron_jobs(tasks, context, backend.settings, backend.namespace, code, cluster_uri)
@@ -178,7 +178,7 @@ def _finished() -> Any:
 
 def list_schedules(backend: Any, project: str) -> list[Schedule]:
     out = []
-    for obj in backend._list("CronJob", n.base_labels(project)):
+    for obj in backend.objects.list("CronJob", n.base_labels(project)):
         meta = obj.get("metadata") or {}
         spec = obj.get("spec") or {}
         status = obj.get("status") or {}
