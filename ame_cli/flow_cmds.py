@@ -204,21 +204,9 @@ def _when(seconds: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(seconds))
 
 
-def step_line(record: Any) -> str:
-    """ "train ✓ register ✓ validate … deploy ·": where a flow is, in one line."""
-    marks = {
-        "done": "✓",
-        "running": "…",
-        "pending": "·",
-        "failed": "✗",
-        "skipped": "-",
-        "cancelled": "✗",
-    }
-    return " ".join(f"{s.name} {marks.get(s.status.value, '?')}" for s in record.steps)
-
-
 def cmd_list(args: argparse.Namespace) -> int:
     from ame_core.flows import control
+    from ame_core.flows.text import step_line
 
     store, backend = open_flows(args)
     records = control.listing(store, backend)

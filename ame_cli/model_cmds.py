@@ -511,7 +511,7 @@ def _model_flows(lifecycle: Any, model: str) -> tuple[Any, Any]:
 
 
 def _flow_line(active: Any, newest: Any) -> str | None:
-    from ame_cli.flow_cmds import step_line
+    from ame_core.flows.text import step_line
 
     if active is not None:
         return f"  flow: {active.title} {active.status.value} ({step_line(active)}) {active.id}"

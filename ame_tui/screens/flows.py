@@ -15,8 +15,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
+from ame_core.flows.text import step_line
 from ame_tui.screens.base import View, age, duration, now, run_duration
-from ame_tui.services.flows import FLOW_STYLE, STEP_STYLE, step_line
+from ame_tui.services.flows import FLOW_STYLE, STEP_STYLE
 from ame_tui.widgets.table import selected_key, sync_rows
 
 EVENTS_SHOWN = 12  # the last events of a flow on its detail screen

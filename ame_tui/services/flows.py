@@ -30,13 +30,6 @@ def short_id(flow_id: str) -> str:
     return flow_id.rsplit("-", 1)[-1]
 
 
-def step_line(record: Any) -> str:
-    """ "train ✓ register ✓ validate … deploy ·", the same line as `ame flow list`."""
-    from ame_cli.flow_cmds import step_line as cli_step_line
-
-    return cli_step_line(record)
-
-
 def started_text(record: Any) -> str:
     return f"{record.title}: flow {record.id} started"
 
