@@ -75,11 +75,11 @@ def _backend(args: argparse.Namespace, **kwargs: Any) -> Any:
 
 
 def _project_dir(args: argparse.Namespace) -> Path | None:
-    from ame_core.project_files import ProjectFileError, find_project_file
+    from ame_cli.main import UsageError, project_dir_or_exit
 
     try:
-        return find_project_file(Path(args.project) if args.project else None).parent.resolve()
-    except ProjectFileError:
+        return project_dir_or_exit(args.project)
+    except UsageError:
         return None
 
 

@@ -11,6 +11,7 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 # Modules that add commands, in the order `ame --help` lists them.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -46,6 +47,23 @@ def load_project_or_exit(args: argparse.Namespace):
         return load_project(args.project)
     except LoadError as exc:
         raise UsageError(str(exc)) from None
+
+
+def project_file_or_exit(project: str | Path | None) -> Path:
+    """The nearest project file at or above `project` (else the current directory), without
+    checking it (a broken project's runs can still be listed); a UsageError saying why there
+    is none."""
+    from ame_core.project_files import ProjectFileError, find_project_file
+
+    try:
+        return find_project_file(Path(project) if project else None)
+    except ProjectFileError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def project_dir_or_exit(project: str | Path | None) -> Path:
+    """The folder of `project_file_or_exit`."""
+    return project_file_or_exit(project).parent.resolve()
 
 
 def _add_global_options(parser: argparse.ArgumentParser, default: object = None) -> None:

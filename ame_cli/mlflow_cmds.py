@@ -13,7 +13,7 @@ import os
 import sys
 from pathlib import Path
 
-from ame_cli.main import UsageError
+from ame_cli.main import UsageError, project_dir_or_exit
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -35,12 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _project_dir(args: argparse.Namespace) -> Path:
-    from ame_core.project_files import ProjectFileError, find_project_file
-
-    try:
-        return find_project_file(Path(args.project) if args.project else None).parent.resolve()
-    except ProjectFileError as exc:
-        raise UsageError(str(exc)) from None
+    return project_dir_or_exit(args.project)
 
 
 def _explicit(args: argparse.Namespace) -> str | None:

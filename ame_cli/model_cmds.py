@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ame_cli.main import UsageError
+from ame_core.errors import one_line
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -149,13 +150,13 @@ def _guard(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namesp
             _err("interrupted; runs already started go on (see `ame runs`)")
             return 130
         except known as exc:
-            _err(_one_line(exc))
+            _err(_message(exc))
             return 2 if _project_unusable(exc) else 1
         except Exception as exc:
             if os.environ.get("AME_DEBUG"):
                 raise
             _err(
-                f"unexpected error: {type(exc).__name__}: {_one_line(exc)} (AME_DEBUG=1 shows more)"
+                f"unexpected error: {type(exc).__name__}: {one_line(exc)} (AME_DEBUG=1 shows more)"
             )
             return 1
 
@@ -203,7 +204,9 @@ def _optional_errors() -> tuple[type[BaseException], ...]:
     return tuple(found)
 
 
-def _one_line(exc: BaseException) -> str:
+def _message(exc: BaseException) -> str:
+    """A known error's whole message (a project's problems come one per line), else its type's
+    name; unexpected errors are told in one line (errors.one_line)."""
     text = str(exc).strip()
     return text if text else type(exc).__name__
 

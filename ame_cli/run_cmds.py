@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ame_cli.main import UsageError
+from ame_cli.main import UsageError, project_dir_or_exit
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -107,13 +107,7 @@ def _load(args: argparse.Namespace) -> Any:
 
 
 def _project_dir(args: argparse.Namespace) -> Path:
-    """The project folder, without requiring a valid file (to list runs of a broken project)."""
-    from ame_core.project_files import ProjectFileError, find_project_file
-
-    try:
-        return find_project_file(Path(args.project) if args.project else None).parent.resolve()
-    except ProjectFileError as exc:
-        raise UsageError(str(exc)) from None
+    return project_dir_or_exit(args.project)
 
 
 def _backend(args: argparse.Namespace, project_dir: Path) -> Any:

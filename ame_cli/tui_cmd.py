@@ -55,14 +55,14 @@ def backend_label(args: argparse.Namespace) -> str:
 
 
 def build_context(args: argparse.Namespace):
-    from ame_cli.main import UsageError
+    from ame_cli.main import UsageError, project_file_or_exit
     from ame_tui.services.context import AppContext, default_tracking_uri
 
     project_arg = getattr(args, "tui_project", None) or args.project
     start = Path(project_arg).expanduser() if project_arg else Path.cwd()
     if project_arg and not start.exists():
         raise UsageError(f"--project {project_arg}: no such directory")
-    project_file = find_project_file(start.resolve())
+    project_file = project_file_or_exit(start)
     project_dir = project_file.parent.resolve()
     tracking_uri = args.mlflow_uri or default_tracking_uri(project_dir)
 
@@ -84,20 +84,6 @@ def build_context(args: argparse.Namespace):
         kube_context=args.context,
         namespace=args.namespace,
     )
-
-
-def find_project_file(start: Path) -> Path:
-    """The nearest ame.yml/ame.yaml at or above `start`, without importing the engine
-    (ame_core.workspace pulls in pydantic: seconds before the first frame)."""
-    from ame_cli.main import UsageError
-
-    for folder in (start, *start.parents):
-        found = [folder / name for name in ("ame.yml", "ame.yaml") if (folder / name).is_file()]
-        if len(found) == 2:
-            raise UsageError(f"both ame.yml and ame.yaml in {folder}: keep one")
-        if found:
-            return found[0]
-    raise UsageError(f"no ame.yml in {start} or its parents (ame init creates one)")
 
 
 def run(args: argparse.Namespace) -> int:

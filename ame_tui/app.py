@@ -18,6 +18,7 @@ from textual.app import App
 from textual.binding import Binding
 from textual.reactive import reactive
 
+from ame_core.errors import one_line
 from ame_tui.config import MUTATING, TuiConfig
 from ame_tui.messages import (
     ActionFailed,
@@ -33,7 +34,6 @@ from ame_tui.messages import (
     WorkerCrashed,
 )
 from ame_tui.services.context import AppContext
-from ame_tui.services.errors import one_line
 from ame_tui.services.project import ProjectInfo
 from ame_tui.workers import background
 

@@ -15,8 +15,8 @@ from typing import Any
 
 from textual import work
 
+from ame_core.errors import one_line
 from ame_tui.messages import WorkerCrashed
-from ame_tui.services.errors import one_line
 
 
 def background(*, group: str = "default", exclusive: bool = False) -> Callable[[Any], Any]:

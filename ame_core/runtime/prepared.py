@@ -107,14 +107,13 @@ def prepare(task: Any) -> PreparedTask:
 def find_project_file(start: Path | None) -> Path | None:
     """ame.yml/ame.yaml in `start` or a parent (None when absent or ambiguous: the full
     loader then says what is wrong)."""
-    here = (start or Path.cwd()).resolve()
-    for directory in (here, *here.parents):
-        found = [directory / n for n in ("ame.yml", "ame.yaml") if (directory / n).is_file()]
-        if len(found) == 1:
-            return found[0]
-        if found:
-            return None
-    return None
+    from ame_core.project_files import ProjectFileError
+    from ame_core.project_files import find_project_file as find
+
+    try:
+        return find(start)
+    except ProjectFileError:
+        return None
 
 
 def _checker_stamp() -> bytes:

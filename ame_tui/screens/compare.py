@@ -79,7 +79,7 @@ class CompareScreen(View):
                 except compare.CompareError as exc:
                     skipped.append(str(exc))
         except Exception as exc:  # noqa: BLE001 - MLflow or the backend: one line on screen
-            from ame_tui.services.errors import one_line
+            from ame_core.errors import one_line
 
             self.post_message(ComparisonRead(None, skipped, one_line(exc)))
             return

@@ -14,9 +14,9 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable, Sparkline, Static
 
+from ame_core.errors import one_line
 from ame_tui.screens.base import PolledView, styled_status
 from ame_tui.screens.dialogs import SmokeScreen, smoke_status
-from ame_tui.services.errors import one_line
 from ame_tui.widgets.table import selected_key, sync_rows
 from ame_tui.workers import background
 

@@ -12,7 +12,7 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
-from ame_tui.services.errors import one_line
+from ame_core.errors import one_line
 from ame_tui.services.smoke import SPELLINGS
 from ame_tui.workers import background
 

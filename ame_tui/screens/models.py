@@ -17,8 +17,8 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
+from ame_core.errors import one_line
 from ame_tui.screens.base import PolledView, age, now
-from ame_tui.services.errors import one_line
 from ame_tui.services.flows import FLOW_STYLE, where
 from ame_tui.services.flows import version_of as flow_version
 from ame_tui.widgets.table import selected_key, sync_rows

@@ -13,8 +13,8 @@ from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import DataTable, Sparkline, Static
 
+from ame_core.errors import one_line
 from ame_tui.screens.base import View
-from ame_tui.services.errors import one_line
 from ame_tui.widgets.table import sync_rows
 from ame_tui.workers import background
 

@@ -14,9 +14,9 @@ from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import DataTable, Input, Static, TabbedContent, TabPane
 
+from ame_core.errors import one_line
 from ame_tui.screens.base import View, duration, now, resources_text, run_duration, styled_status
 from ame_tui.screens.runs import run_cells
-from ame_tui.services.errors import one_line
 from ame_tui.services.logstore import LineStore
 from ame_tui.widgets.filter_input import FilterInput
 from ame_tui.widgets.log_view import LogView

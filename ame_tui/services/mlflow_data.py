@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ame_tui.services.errors import one_line
+from ame_core.errors import one_line
 
 
 class MlflowUnavailable(Exception):
