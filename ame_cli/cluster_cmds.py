@@ -167,12 +167,12 @@ def run_schedule_list(args: argparse.Namespace) -> int:
     if not items:
         print("no schedules in the cluster for this project (ame schedule apply)")
         return 0
-    from ame_core.cron import describe_cron
+    from ame_core.cron import CronError, describe_cron
 
     for s in items:
         try:
             words = describe_cron(s.schedule)
-        except Exception:
+        except CronError:
             words = ""
         state = " (suspended)" if s.suspended else ""
         print(f"{s.name}  {s.task}  {s.schedule}  {words}{state}  last: {s.last_run or '-'}")

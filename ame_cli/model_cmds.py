@@ -507,7 +507,7 @@ def _model_flows(lifecycle: Any, model: str) -> tuple[Any, Any]:
             for r in control.listing(lifecycle.backend.flow_store(), lifecycle.backend)
             if r.model == model
         ]
-    except Exception:  # flows are extra information here; the status itself must show
+    except Exception:  # noqa: BLE001 - flows are extra information here; the status itself must show
         return None, None
     active = next((r for r in flows if not r.status.finished), None)
     return active, (flows[0] if flows else None)

@@ -73,7 +73,7 @@ def read_table(path: Path) -> Any:
         return pd.read_json(path, lines=True)
     except BatchError:
         raise
-    except Exception as exc:  # pandas raises many kinds; the user needs the file and the reason
+    except Exception as exc:  # noqa: BLE001 - pandas raises many kinds; the user needs the file and the reason
         raise BatchError(f"{path}: cannot read it as {suffix[1:]}: {one_line(exc)}") from None
 
 
@@ -136,11 +136,11 @@ def predict_file(
     mlflow.set_registry_uri(tracking_uri)
     try:
         loaded = mlflow.pyfunc.load_model(f"models:/{model}/{version}")
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - MLflow's loaders raise any kind: one line
         raise BatchError(f"cannot load {model} v{version}: {one_line(exc)}") from None
     try:
         predictions = loaded.predict(frame)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - the model's own code raises any kind: one line
         why = _column_mismatch(loaded, frame) or one_line(exc)
         raise BatchError(f"{model} v{version} cannot score {input_path}: {why}") from None
     write_table(with_predictions(frame, predictions), output_path)
@@ -163,7 +163,7 @@ def _column_mismatch(loaded: Any, frame: Any) -> str | None:
             return None
         expected = [str(name) for name in schema.input_names()]
         required = [str(name) for name in schema.required_input_names()]
-    except Exception:  # a model without a usable signature: MLflow's message it is
+    except Exception:  # noqa: BLE001 - a model without a usable signature: MLflow's message it is
         return None
     have = [str(column) for column in frame.columns]
     missing = [name for name in required if name not in have]

@@ -119,7 +119,7 @@ def events(uri: str, project_dir: Path, project: str, model: str) -> list[Deploy
         return [_from_client(run) for run in runs]
     except TrackingError:
         raise
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - MLflow's client raises any kind: one line
         raise TrackingError(f"MLflow ({uri}): cannot read the deployment history: {exc}") from None
 
 

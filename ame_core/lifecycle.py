@@ -617,7 +617,7 @@ class Lifecycle:
                 artifact_uri=f"models:/{model_name}/{version}/serving_input_example.json"
             )
             data = Path(path).read_bytes()
-        except Exception:  # no example logged, or the store is unreachable: no smoke request
+        except Exception:  # noqa: BLE001 - no example logged, or the store is unreachable: no smoke request
             return None
         cache.parent.mkdir(parents=True, exist_ok=True)
         cache.write_bytes(data)

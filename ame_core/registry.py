@@ -393,7 +393,7 @@ class Registry:
         if with_metrics and mv.run_id:
             try:
                 metrics = dict(self.client.get_run(mv.run_id).data.metrics)
-            except Exception:  # the run may be deleted; the version still stands
+            except Exception:  # noqa: BLE001 - the run may be deleted; the version still stands
                 metrics = {}
         version = str(mv.version)
         return VersionInfo(

@@ -197,7 +197,7 @@ def _user() -> str:
         import getpass
 
         return getpass.getuser()
-    except Exception:  # no user name (a container without /etc/passwd entry)
+    except (OSError, KeyError):  # no user name (a container without /etc/passwd entry)
         return "unknown"
 
 
@@ -248,7 +248,7 @@ def start_task_run(
         run = c.create_run(experiment_id, start_time=started, tags=all_tags, run_name=run_name)
     except TrackingError:
         raise
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - MLflow's client raises any kind: one line
         raise TrackingError(f"MLflow ({uri}): cannot create a run: {one_line(exc)}") from None
     return run.info.run_id, experiment_id
 
@@ -278,7 +278,7 @@ def end_run(
         client(uri).set_terminated(
             run_id, status=status, end_time=int(end_time * 1000) if end_time else None
         )
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - MLflow's client raises any kind: one line
         raise TrackingError(f"MLflow ({uri}): cannot end run {run_id}: {one_line(exc)}") from None
 
 
@@ -333,7 +333,7 @@ def log_metrics(
         client(uri).log_batch(run_id, metrics=entities)
     except TrackingError:
         raise
-    except Exception as exc:  # RestError, MLflow's own errors: one line
+    except Exception as exc:  # noqa: BLE001 - RestError, MLflow's own errors: one line
         raise TrackingError(f"MLflow ({uri}): cannot record the figures: {one_line(exc)}") from None
 
 

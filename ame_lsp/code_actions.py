@@ -61,7 +61,7 @@ def actions(server: AmeLanguageServer, params: types.CodeActionParams) -> list[t
         for builder in (convert_executor, extract_resources, inline_task_ref):
             try:
                 action = builder(server, uri, analysis, wanted)
-            except Exception as exc:  # one refactor's bug must not hide the others
+            except Exception as exc:  # noqa: BLE001 - one refactor's bug must not hide the others
                 from ame_lsp.safety import report_failure
 
                 report_failure(server, f"codeAction {builder.__name__}", exc)

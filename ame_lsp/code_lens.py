@@ -184,7 +184,7 @@ class RunLenses:
                 if flow_id is None and not self.status.running(project_dir):
                     break
                 self.refresh()  # e.g. queued → running
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - a watcher that fails stops, the server goes on
             log.warning("following runs in %s stopped: %s", project_dir, exc)
         finally:
             self._watching.discard(project_dir)

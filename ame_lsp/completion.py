@@ -416,11 +416,11 @@ _REF_KIND = {
 
 
 def _quantity_words(resource: str, text: str) -> str | None:
-    from ame_core.quantity import describe_quantity
+    from ame_core.quantity import QuantityError, describe_quantity
 
     try:
         return describe_quantity(resource, text)
-    except Exception:
+    except QuantityError:
         return None
 
 
@@ -441,7 +441,7 @@ def _describe(annotation: Any) -> str:
 
     try:
         return _describe_annotation(annotation)
-    except Exception:
+    except Exception:  # noqa: BLE001 - a hint only: no completion is lost for it
         return ""
 
 

@@ -133,7 +133,7 @@ class DiagnosticsManager:
                 types.PublishDiagnosticsParams(uri=uri, diagnostics=items, version=version)
             )
             self.published[uri] = version
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - reported: one document must not stop the others
             from ame_lsp.safety import report_failure
 
             report_failure(self.server, "diagnostics", exc)
@@ -206,7 +206,7 @@ class DiagnosticsManager:
         await asyncio.sleep(self.debounce_ms / 1000)
         try:
             await self.server.workspace_diagnostic_refresh_async(None)
-        except Exception as exc:  # the client said it can; if it cannot, nothing breaks
+        except Exception as exc:  # noqa: BLE001 - the client said it can; if it cannot, nothing breaks
             from ame_lsp.safety import log
 
             log.warning("workspace/diagnostic/refresh failed: %s", exc)

@@ -185,7 +185,7 @@ def _annotation_words(annotation: Any) -> str:
 
     try:
         return _describe_annotation(annotation)
-    except Exception:
+    except Exception:  # noqa: BLE001 - a hint only: the hover still shows
         return ""
 
 
@@ -215,21 +215,21 @@ def _tag_doc(shape: Any, tag: str) -> str | None:
 
 
 def _quantity(resource: str, value: str) -> str:
-    from ame_core.quantity import describe_quantity
+    from ame_core.quantity import QuantityError, describe_quantity
 
     try:
         return f"**{resource}**: {describe_quantity(resource, value)}"
-    except Exception as exc:
+    except QuantityError as exc:
         return f"**{resource}**: `{value}` is not a valid quantity: {exc}"
 
 
 def _cron(expr: str) -> str:
-    from ame_core.cron import describe_cron, next_runs
+    from ame_core.cron import CronError, describe_cron, next_runs
 
     try:
         words = describe_cron(expr)
         runs = next_runs(expr, datetime.now().astimezone(), 3)
-    except Exception as exc:
+    except CronError as exc:
         return f"`{expr}`: not a valid cron schedule: {exc}"
     when = "\n".join(f"- {run:%a %Y-%m-%d %H:%M %Z}".rstrip() for run in runs)
     return f"**schedule** `{expr}`: {words}\n\nNext runs:\n{when}"

@@ -80,7 +80,7 @@ def hints(server: AmeLanguageServer, analysis: Analysis, wanted: Range) -> list[
         )
         at_end_of(ref_node, f"⇒ {parts}", f"resources inherited from {', '.join(sources)}")
 
-    from ame_core.cron import describe_cron
+    from ame_core.cron import CronError, describe_cron
 
     schedules = []
     for task, _ in iter_inline_tasks(analysis.project):
@@ -99,7 +99,7 @@ def hints(server: AmeLanguageServer, analysis: Analysis, wanted: Range) -> list[
             continue
         try:
             words = describe_cron(node.value)
-        except Exception:
+        except CronError:
             continue
         at_end_of(node, f"⏱ {words}")
     return out

@@ -100,7 +100,7 @@ class RunStatus:
             try:
                 state.runs = self.backend(project_dir).list_runs(project)
                 state.error = None
-            except Exception as exc:  # a cluster that cannot be reached: say so in the lens
+            except Exception as exc:  # noqa: BLE001 - a cluster that cannot be reached: say so in the lens
                 from ame_core.errors import one_line
 
                 state.error = one_line(exc)
@@ -132,7 +132,7 @@ class RunStatus:
                 return None  # looking must not start the project's MLflow server
             try:
                 state.versions[model] = Registry(tracking_uri_for(project_dir)).latest(model)
-            except Exception:  # no store yet, or MLflow down: no version line
+            except Exception:  # noqa: BLE001 - no store yet, or MLflow down: no version line
                 state.versions[model] = None
         return state.versions[model]
 
@@ -172,7 +172,7 @@ class RunStatus:
             )
         except RunStartError:
             raise
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - the backend raises any kind: one line to the editor
             raise RunStartError(one_line(exc)) from None
 
     def active_flow(self, project_dir: Path, model: str) -> Any:
@@ -182,7 +182,7 @@ class RunStatus:
         backend = self.backend(project_dir)
         try:
             return control.active_for_model(backend.flow_store(), model, backend)
-        except Exception:  # a cluster that cannot be reached: the run lines say so
+        except Exception:  # noqa: BLE001 - a cluster that cannot be reached: the run lines say so
             return None
 
     def flow(self, project_dir: Path, flow_id: str) -> Any:

@@ -290,7 +290,7 @@ def create_server() -> AmeLanguageServer:
                         ]
                     )
                 )
-            except Exception as exc:  # a client that claims the capability but lacks it
+            except Exception as exc:  # noqa: BLE001 - a client that claims the capability but lacks it
                 log.warning("could not register file watchers: %s", exc)
 
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)

@@ -129,7 +129,7 @@ def _cancel_unattended(record: FlowRecord, backend: Any) -> None:
     if run_id and backend is not None:
         try:
             backend.cancel(run_id)
-        except Exception as exc:  # the run may be gone already; the flow is cancelled anyway
+        except Exception as exc:  # noqa: BLE001 - the run may be gone already; the flow is cancelled anyway
             record.event(f"could not cancel run {run_id}: {exc}")
     for s in record.steps:
         if not s.status.finished:
@@ -237,7 +237,7 @@ def follow(
 def _log_since(backend: Any, run_id: str, offsets: dict[str, int]) -> Iterator[Progress]:
     try:
         chunk = backend.read_logs(run_id, offsets.get(run_id, 0))
-    except Exception:  # a run that cannot be read now is read on the next round
+    except Exception:  # noqa: BLE001 - a run that cannot be read now is read on the next round
         return
     offsets[run_id] = chunk.offset
     if chunk.text:

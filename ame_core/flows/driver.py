@@ -41,7 +41,7 @@ def drive(store: LocalFlowStore, flow_id: str) -> int:
             return 0
         try:
             lifecycle = open_lifecycle(record)
-        except Exception as exc:  # the project can no longer be read: say so, do not hang
+        except Exception as exc:  # noqa: BLE001 - the project can no longer be read: say so, do not hang
             from ame_core.flows.steps import user_error
 
             reason = user_error(exc) or f"internal error: {type(exc).__name__}: {exc}"

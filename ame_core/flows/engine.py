@@ -91,7 +91,7 @@ class FlowEngine:
             self._finish(FlowStatus.SUCCEEDED, None)
         except FlowCancelled:
             self._finish(FlowStatus.CANCELLED, "cancelled by user")
-        except Exception as exc:  # never leave a flow "running" behind a crashed driver
+        except Exception as exc:  # noqa: BLE001 - never leave a flow "running" behind a crashed driver
             self.say(f"internal error: {type(exc).__name__}: {exc}")
             self._say(traceback.format_exc())
             self._finish(FlowStatus.FAILED, f"internal error: {type(exc).__name__}: {exc}")

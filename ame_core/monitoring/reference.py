@@ -101,7 +101,7 @@ def read_bytes(data: bytes, suffix: str, label: str) -> Any:
         if kind == "parquet":
             return pd.read_parquet(io.BytesIO(data))
         return pd.read_json(io.BytesIO(data), lines=True)
-    except Exception as exc:  # pandas' parsers raise many kinds: one line
+    except Exception as exc:  # noqa: BLE001 - pandas' parsers raise many kinds: one line
         raise ReferenceError(f"{label}: cannot read it as {kind}: {one_line(exc)}") from None
 
 

@@ -112,7 +112,7 @@ class Scheduler:
                 params={"scheduled": stamp, "schedule": expr},
                 origin=self.origin,
             )
-        except Exception as exc:  # one firing that cannot start must not stop the scheduler
+        except Exception as exc:  # noqa: BLE001 - one firing that cannot start must not stop the scheduler
             self.log(f"{stamp} could not start {label}: {exc}")
             return None
         self.log(f"{stamp} started {label} ({expr}) as flow {record.id}")

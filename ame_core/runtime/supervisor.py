@@ -290,7 +290,7 @@ class Supervisor:
             return []
         try:
             logged = log_artifacts(uri, run_id, items)
-        except Exception as exc:  # an artifact problem must not lose the run's record
+        except Exception as exc:  # noqa: BLE001 - an artifact problem must not lose the run's record
             self.note(f"could not log artifacts: {one_line(exc)}")
             return []
         for path in logged:
@@ -499,7 +499,7 @@ def main(argv: list[str] | None = None) -> int:
             supervisor.run_pipeline()
         else:
             supervisor.run_task()
-    except Exception as exc:  # never leave a run "running": record what went wrong
+    except Exception as exc:  # noqa: BLE001 - never leave a run "running": record what went wrong
         supervisor.note(f"internal error: {type(exc).__name__}: {exc}")
         if not supervisor.store.read(supervisor.run_id).status.finished:
             supervisor.finish(RunStatus.FAILED, f"internal error: {type(exc).__name__}: {exc}")

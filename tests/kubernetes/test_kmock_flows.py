@@ -235,7 +235,7 @@ class StepKubelet(threading.Thread):
                     pod = self.kubelet.pod_for(name)
                     self.kubelet.running(pod, name)
                     self.kubelet.finished(pod, name)
-            except BaseException as exc:  # reported by the test
+            except BaseException as exc:  # noqa: BLE001 - reported by the test
                 self.errors.append(exc)
                 return
             time.sleep(0.1)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from ame_tui.services.context import display_uri
 from ame_core.errors import one_line
+from ame_tui.services.context import display_uri
 from ame_tui.services.logstore import BLOCK, LineStore
 from ame_tui.services.smoke import typed_payload
 from ame_tui.widgets.metric_chart import chart_rows

@@ -117,7 +117,7 @@ def drive(
         record = store.update(flow_id, lambda r: r.driver.update({"pod": pod}))
     try:
         lifecycle = open_lifecycle(record, backend, project_dir, tracking_uri)
-    except Exception as exc:  # the project cannot be read: say so, do not hang
+    except Exception as exc:  # noqa: BLE001 - the project cannot be read: say so, do not hang
         reason = user_error(exc) or (str(exc) if isinstance(exc, FlowError) else None)
         reason = reason or f"internal error: {type(exc).__name__}: {exc}"
         _fail(store, flow_id, f"cannot open the project: {reason}")

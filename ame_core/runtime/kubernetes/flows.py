@@ -286,7 +286,7 @@ class KubernetesFlowStore(FlowStore):
             path.write_bytes(wheel[1])
             try:
                 client(uri).log_artifact(run_id, str(path), m.DRIVER_ARTIFACT_DIR)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - MLflow's client raises any kind: one line
                 raise BackendError(
                     f"uploading ame ({wheel[0]}) to MLflow ({uri}) for the flow's driver "
                     f"failed: {exc}"

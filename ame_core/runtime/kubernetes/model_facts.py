@@ -46,7 +46,7 @@ def read_version(tracking_uri: str, model: str, version: str) -> VersionFacts:
         return _facts(reader, model, str(version))
     except BackendError:
         raise
-    except Exception as exc:  # MLflow's errors, in one line
+    except Exception as exc:  # noqa: BLE001 - MLflow's errors, in one line
         text = str(exc).strip().splitlines()
         raise BackendError(
             f"cannot read {model} v{version} from the registry: "
@@ -125,7 +125,7 @@ class _ClientReader(_Reader):
         with tempfile.TemporaryDirectory(prefix="ame-mlmodel-") as tmp:
             try:
                 local = download_artifacts(artifact_uri=f"{location}/{path}", dst_path=tmp)
-            except Exception:  # absent (python_env.yaml of old models): the caller decides
+            except Exception:  # noqa: BLE001 - absent (python_env.yaml of old models): the caller decides
                 return None
             return Path(local).read_text(encoding="utf-8", errors="replace")
 
