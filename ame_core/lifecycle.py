@@ -14,10 +14,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ame_core.errors import one_line
+from ame_core.errors import LifecycleError, one_line
 from ame_core.history import DeploymentEvent
 from ame_core.registry import DEPLOYED_ALIAS, Registry, RegistryError, Verdict, VersionInfo
 from ame_core.runtime.backend import Backend, BackendError, Endpoint, RunContext, RunRecord
+from ame_core.runtime.loading import LoadedProject
 from ame_core.serving.health import Health
 from ame_core.tracking import TrackingError
 
@@ -28,44 +29,7 @@ Say = Callable[[str], None]
 LOOK = object()
 
 
-class LifecycleError(Exception):
-    """A lifecycle step that cannot go ahead; the message says why and what to do."""
-
-
 # --- the project --------------------------------------------------------------------------------
-
-
-@dataclass
-class LoadedProject:
-    """A project file, checked and indexed: what the lifecycle needs to find tasks and models."""
-
-    dir: Path
-    file: Path
-    analysis: Any  # ame_core.engine.Analysis
-
-    @property
-    def name(self) -> str:
-        return self.analysis.project.project
-
-    @property
-    def index(self) -> Any:
-        return self.analysis.index
-
-    @property
-    def resolver(self) -> Any:
-        return self.analysis.resolver
-
-    def model(self, name: str) -> Any:
-        found = self.index.models.get(name)
-        if found is None:
-            import difflib
-
-            known = sorted(self.index.models)
-            close = difflib.get_close_matches(name, known, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            listing = f" (models: {', '.join(known)})" if known else " (it defines no models)"
-            raise LifecycleError(f"{self.file.name} has no model {name!r}{hint}{listing}")
-        return found
 
 
 def training_env(model: str) -> dict[str, str]:
@@ -85,7 +49,7 @@ def load_project(project_dir: Path | str | None = None) -> LoadedProject:
         loaded = load(project_dir)
     except LoadError as exc:
         raise LifecycleError(str(exc)) from None
-    return LoadedProject(loaded.dir, loaded.file, loaded.analysis)
+    return loaded
 
 
 # --- results --------------------------------------------------------------------------------------

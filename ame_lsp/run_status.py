@@ -233,9 +233,7 @@ def _load(project_dir: Path) -> Any:
 
 
 def _lifecycle(project_dir: Path, backend: Any) -> Any:
-    from ame_core.lifecycle import Lifecycle, LoadedProject
+    from ame_core.lifecycle import Lifecycle
     from ame_core.tracking import tracking_uri_for
 
-    loaded = _load(project_dir)
-    project = LoadedProject(loaded.dir, loaded.file, loaded.analysis)
-    return Lifecycle(project, backend, tracking_uri_for(project_dir))
+    return Lifecycle(_load(project_dir), backend, tracking_uri_for(project_dir))

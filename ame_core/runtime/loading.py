@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ame_core.errors import LifecycleError
+
 if TYPE_CHECKING:
     from ame_core.resolve import ResolvedTask
 
@@ -16,14 +18,27 @@ class LoadError(Exception):
 
 @dataclass
 class LoadedProject:
+    """A project file, checked and indexed: what commands and the lifecycle work on."""
+
     file: Path
     dir: Path
     analysis: Any  # ame_core.engine.Analysis
-    project: Any  # ame_core.spec.Project
+
+    @property
+    def project(self) -> Any:  # ame_core.spec.Project
+        return self.analysis.project
 
     @property
     def name(self) -> str:
         return self.project.project
+
+    @property
+    def index(self) -> Any:
+        return self.analysis.index
+
+    @property
+    def resolver(self) -> Any:
+        return self.analysis.resolver
 
     def task_names(self) -> list[str]:
         return list(self.analysis.index.tasks) if self.analysis.index else []
@@ -35,6 +50,19 @@ class LoadedProject:
             return self.analysis.resolver.resolve_by_name(name)
         except ResolveError as exc:
             raise LoadError(f"{self.file.name}: {exc}") from None
+
+    def model(self, name: str) -> Any:
+        """The model of that name; LifecycleError naming the close match and the known ones."""
+        found = self.index.models.get(name)
+        if found is None:
+            import difflib
+
+            known = sorted(self.index.models)
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            listing = f" (models: {', '.join(known)})" if known else " (it defines no models)"
+            raise LifecycleError(f"{self.file.name} has no model {name!r}{hint}{listing}")
+        return found
 
 
 def load_project(project_dir: str | Path | None = None) -> LoadedProject:
@@ -59,4 +87,4 @@ def load_project(project_dir: str | Path | None = None) -> LoadedProject:
         detail = f"{where}{first.message}" if first else f"{path}: not a project file"
         more = f" (and {len(errors) - 1} more; run `ame lint`)" if len(errors) > 1 else ""
         raise LoadError(f"{detail}{more}")
-    return LoadedProject(path, path.parent.resolve(), analysis, analysis.project)
+    return LoadedProject(path, path.parent.resolve(), analysis)

@@ -27,11 +27,12 @@ class NeedsForce(Exception):
 
 
 def lifecycle(ctx: AppContext, info: ProjectInfo) -> Any:
-    from ame_core.lifecycle import Lifecycle, LoadedProject
+    from ame_core.lifecycle import Lifecycle
+    from ame_core.runtime.loading import LoadedProject
 
     if info.analysis is None or info.analysis.index is None or info.path is None:
         raise ActionError("the project file cannot be read; see :problems")
-    project = LoadedProject(ctx.project_dir, info.path, info.analysis)
+    project = LoadedProject(info.path, ctx.project_dir, info.analysis)
     return Lifecycle(project, ctx.backend(), ctx.tracking_uri)
 
 
