@@ -55,8 +55,18 @@ def window_seconds(value: str | None, model: Any) -> float:
 
 
 # The console asks for a live report every few seconds: the reference of a version (an MLflow
-# download, a file read) is read once per (project, model, version, reference setting).
+# download, a file read) is read once per (project, model, version, reference setting); the
+# few most recent are kept (a reference frame can be megabytes; a new version makes a new key).
 _BASELINES: dict[tuple[str, ...], tuple[Any, Any, str]] = {}
+_BASELINES_KEPT = 8
+
+
+def remember_baseline(key: tuple[str, ...], baseline: tuple[Any, Any, str]) -> None:
+    """Keep `baseline` as the newest; forget the least recently used past the few kept."""
+    _BASELINES.pop(key, None)
+    while len(_BASELINES) >= _BASELINES_KEPT:
+        del _BASELINES[next(iter(_BASELINES))]
+    _BASELINES[key] = baseline
 
 
 def monitor(
@@ -101,13 +111,11 @@ def monitor(
         str(deployed),
         str(getattr(monitoring, "reference", None)),
     )
-    if reuse_baseline and key in _BASELINES:
-        features, reference, why_not = _BASELINES[key]
-    else:
-        features, reference, why_not = _baseline(
-            lifecycle, model_name, deployed, monitoring, warnings
-        )
-        _BASELINES[key] = (features, reference, why_not)
+    baseline = _BASELINES.get(key) if reuse_baseline else None
+    if baseline is None:
+        baseline = _baseline(lifecycle, model_name, deployed, monitoring, warnings)
+    remember_baseline(key, baseline)
+    features, reference, why_not = baseline
     report = build(
         model_name,
         deployed,

@@ -49,3 +49,19 @@ def test_an_unknown_type_and_an_unreadable_file(tmp_path: Path) -> None:
         ref.ReferenceError, match=r"^monitoring.reference r.parquet: cannot read it as parquet"
     ):
         ref.project_reference("r.parquet", tmp_path, {})
+
+
+def test_the_console_keeps_the_few_most_recently_used_baselines() -> None:
+    # The console asks every few seconds; a baseline can be megabytes; versions come and go.
+    from ame_core.monitoring import service
+
+    service._BASELINES.clear()
+    keep = service._BASELINES_KEPT
+    for n in range(keep):
+        service.remember_baseline(("p", "m", str(n)), ([], None, ""))
+    service.remember_baseline(("p", "m", "0"), ([], None, ""))  # used again: now the newest
+    service.remember_baseline(("p", "m", "new"), ([], None, ""))
+    assert len(service._BASELINES) == keep
+    assert ("p", "m", "1") not in service._BASELINES  # the least recently used went
+    assert ("p", "m", "0") in service._BASELINES and ("p", "m", "new") in service._BASELINES
+    service._BASELINES.clear()
