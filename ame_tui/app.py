@@ -33,6 +33,7 @@ from ame_tui.messages import (
     RunsFetched,
     WorkerCrashed,
 )
+from ame_tui.screens.registry import view_screens
 from ame_tui.services.context import AppContext
 from ame_tui.services.project import ProjectInfo
 from ame_tui.workers import background
@@ -68,24 +69,6 @@ MLFLOW_OK_POLL = 15.0
 MLFLOW_BACKOFF = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
 WORKER_ERRORS_KEPT = 100
 HISTORY_KEPT = len(VIEWS)  # escape walks back through views, each once
-
-
-def _screens() -> dict[str, Any]:
-    from ame_tui.screens.deployments import DeploymentsView
-    from ame_tui.screens.flows import FlowsView
-    from ame_tui.screens.models import ModelsView
-    from ame_tui.screens.problems import ProblemsView
-    from ame_tui.screens.runs import RunsView
-    from ame_tui.screens.tasks import TasksView
-
-    return {
-        "tasks": TasksView,
-        "models": ModelsView,
-        "runs": RunsView,
-        "deploy": DeploymentsView,
-        "problems": ProblemsView,
-        "flows": FlowsView,
-    }
 
 
 def _commands() -> Any:
@@ -152,7 +135,7 @@ class AmeApp(App[None]):
         # Flows this console is cancelling: their end is told by the cancel's own toast.
         self._flows_cancelling: set[str] = set()
         self.worker_errors: list[WorkerCrashed] = []  # bugs a worker hit; the app ran on
-        for name, screen in _screens().items():
+        for name, screen in view_screens().items():
             self.add_mode(name, screen)
 
     # --- start -------------------------------------------------------------------------------
@@ -231,7 +214,7 @@ class AmeApp(App[None]):
         from ame_tui.screens.help import HelpScreen
 
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+            self.push_screen(HelpScreen(self.BINDINGS, self.config.keymap, self.allowed))
 
     def action_back(self) -> None:
         """Close the detail on top, else go back to the view shown before this one."""

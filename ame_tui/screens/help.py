@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -12,26 +13,23 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
 
-def binding_rows(app: Any) -> list[tuple[str, str, str]]:
-    from ame_tui.app import AmeApp, _screens
-    from ame_tui.screens.compare import CompareScreen
-    from ame_tui.screens.flows import FlowDetailScreen
-    from ame_tui.screens.run_detail import RunDetailScreen
-    from ame_tui.widgets.log_view import LogView
+def binding_rows(
+    app_bindings: list[Any], keymap: dict[str, str], allowed: Callable[[str], bool]
+) -> list[tuple[str, str, str]]:
+    """(where, key, what) of every key: the app's own (`app_bindings`), each view's and each
+    detail screen's, as re-bound by `keymap` (tui.toml's [keys]) and only where `allowed`."""
+    from ame_tui.screens.registry import detail_screens, view_screens
 
-    keymap = getattr(app, "_keymap", {}) or {}
-    sources: list[tuple[str, Any]] = [("everywhere", AmeApp)]
-    sources += [(cls.VIEW_TITLE, cls) for cls in _screens().values()]
-    sources += [("Flow detail", FlowDetailScreen)]
-    sources += [("Run detail", RunDetailScreen), ("Run detail log", LogView)]
-    sources += [("Compare", CompareScreen)]
+    sources: list[tuple[str, list[Any]]] = [("everywhere", app_bindings)]
+    sources += [(cls.VIEW_TITLE, cls.BINDINGS) for cls in view_screens().values()]
+    sources += [(where, cls.BINDINGS) for where, cls in detail_screens()]
     rows = [("everywhere", "ctrl+p", "command palette: every action")]
-    for where, cls in sources:
-        for binding in cls.BINDINGS:
+    for where, bindings in sources:
+        for binding in bindings:
             if not isinstance(binding, Binding):
                 continue
             action = binding.action.split("(")[0]
-            if not app.allowed(action):
+            if not allowed(action):
                 continue
             key = keymap.get(binding.id, binding.key) if binding.id else binding.key
             rows.append((where, _pretty(key), binding.description or action))
@@ -55,6 +53,12 @@ class HelpScreen(ModalScreen[None]):
         Binding("escape,q,question_mark", "dismiss", "Close"),
     ]
 
+    def __init__(
+        self, app_bindings: list[Any], keymap: dict[str, str], allowed: Callable[[str], bool]
+    ) -> None:
+        super().__init__()
+        self.rows = binding_rows(app_bindings, keymap, allowed)
+
     def compose(self) -> ComposeResult:
         with Vertical(id="help-box"):
             yield Static(
@@ -65,7 +69,7 @@ class HelpScreen(ModalScreen[None]):
             )
             table: DataTable = DataTable(id="help-table", cursor_type="row")
             table.add_columns("WHERE", "KEY", "WHAT")
-            for row in binding_rows(self.app):
+            for row in self.rows:
                 table.add_row(*row)
             yield table
 
