@@ -95,15 +95,9 @@ def run(args: argparse.Namespace) -> int:
     if args.web:
         return serve_web(args, ctx.project_dir)
     config = load_config(Path(args.config) if args.config else None)
+    # A worker still waiting (a slow backend) does not hold the exit: they run on daemon
+    # threads (ame_tui.workers.DaemonExecutor). Flows and runs are detached processes and go on.
     AmeApp(ctx, config, start_view=args.view).run()
-    # A worker may still be waiting (a flow's cancel, a slow backend): do not wait for it.
-    # Flows and runs are detached processes and go on.
-    import threading
-
-    if any(t is not threading.main_thread() and not t.daemon for t in threading.enumerate()):
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(0)
     return 0
 
 

@@ -10,6 +10,7 @@ its record from then on, so quitting loses nothing; it tells when each one it sa
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 from typing import Any, ClassVar
@@ -36,7 +37,7 @@ from ame_tui.messages import (
 from ame_tui.screens.registry import view_screens
 from ame_tui.services.context import AppContext
 from ame_tui.services.project import ProjectInfo
-from ame_tui.workers import background
+from ame_tui.workers import DaemonExecutor, background
 
 VIEWS: dict[str, str] = {
     "tasks": "Tasks",
@@ -139,6 +140,10 @@ class AmeApp(App[None]):
             self.add_mode(name, screen)
 
     # --- start -------------------------------------------------------------------------------
+
+    def on_load(self) -> None:
+        # Before any worker starts: thread workers on daemon threads (see workers.py).
+        asyncio.get_running_loop().set_default_executor(DaemonExecutor())
 
     def on_mount(self) -> None:
         if self.config.keymap:
