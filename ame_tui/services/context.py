@@ -8,7 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
+
+from ame_core.uris import redact_uri
 
 if TYPE_CHECKING:
     from ame_core.runtime.backend import Backend, RunContext
@@ -32,14 +33,7 @@ def display_uri(uri: str, project_dir: Path | None = None) -> str:
             except ValueError:
                 pass
         return uri
-    try:
-        parts = urlsplit(uri)
-    except ValueError:
-        return uri
-    netloc = parts.hostname or ""
-    if parts.port:
-        netloc += f":{parts.port}"
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+    return redact_uri(uri, keep_query=False)
 
 
 @dataclass

@@ -78,6 +78,8 @@ def test_uris_show_no_credentials_and_no_machine_paths(tmp_path: Path) -> None:
     assert display_uri("https://user:s3cret@mlflow.example.com/path?token=abc") == (
         "https://mlflow.example.com/path"
     )
+    # A port out of range fails the parse: the credentials still do not reach the screen.
+    assert "s3cret" not in display_uri("http://user:s3cret@mlflow:99999/")
     store = tmp_path / ".ame" / "mlflow.db"
     assert display_uri(f"sqlite:///{store}", tmp_path) == "sqlite:///.ame/mlflow.db"
 
