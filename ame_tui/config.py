@@ -9,10 +9,11 @@ runs = "ctrl+r,3"
 
 from __future__ import annotations
 
-import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from ame_core.user_config import config_dir
 
 # Actions that change something: hidden (and refused) with --read-only.
 MUTATING = frozenset(
@@ -21,8 +22,7 @@ MUTATING = frozenset(
 
 
 def config_path() -> Path:
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / "ame" / "tui.toml"
+    return config_dir() / "tui.toml"
 
 
 @dataclass

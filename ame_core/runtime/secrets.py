@@ -14,19 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from ame_core.atomic_files import atomic_write
+from ame_core.user_config import config_dir
 
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9_.\-/]{1,200}$")
 
 
 class SecretError(Exception):
     """A secret that cannot be read; the message says why and never contains a value."""
-
-
-def config_dir() -> Path:
-    if os.environ.get("AME_CONFIG_DIR"):
-        return Path(os.environ["AME_CONFIG_DIR"])
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / "ame"
 
 
 class SecretStore:
