@@ -123,12 +123,13 @@ def serve_web(args: argparse.Namespace, project_dir: Path) -> int:
     import shlex
 
     from ame_cli.main import UsageError
+    from ame_core.net import free_port
     from ame_tui import web
 
     if args.port is not None and not 0 < args.port < 65536:
         raise UsageError(f"--port {args.port}: a port is 1 to 65535")
     try:
-        port = args.port or web.free_port(args.host)
+        port = args.port or free_port(args.host)
     except OSError as exc:
         raise UsageError(f"--host {args.host}: cannot listen there ({exc.strerror})") from None
     token = web.new_token()

@@ -30,13 +30,6 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def free_port(host: str) -> int:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family) as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
-
-
 def make_server(command: str, host: str, port: int, token: str, title: str = "AME console"):
     """A textual-serve Server running `command` for each browser session, token-checked."""
     from aiohttp import web

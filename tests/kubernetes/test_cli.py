@@ -251,11 +251,9 @@ def test_cluster_check_table(
 
 
 def test_cluster_check_unreachable(tmp_path: Path, monkeypatch, capsys) -> None:
-    import socket
+    from ame_core.net import free_port
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()  # nothing listens there
     monkeypatch.setenv(
         "KUBECONFIG", str(write_kubeconfig(tmp_path / "kc", f"http://127.0.0.1:{port}"))
     )

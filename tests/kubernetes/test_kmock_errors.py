@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 from pathlib import Path
 
 import pytest
 from k8s_harness import NAMESPACE, KmockServer, Kubelet, load_example, write_kubeconfig
 
+from ame_core.net import free_port
 from ame_core.runtime.backend import BackendError, RunContext, RunStatus
 from ame_core.runtime.kubernetes.backend import KubernetesBackend
 from ame_core.runtime.kubernetes.client import (
@@ -174,9 +174,7 @@ def test_409_a_step_started_by_another_process(
 
 
 def test_api_unreachable(tmp_path: Path, monkeypatch) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()  # nothing listens there
     path = write_kubeconfig(tmp_path / "kubeconfig", f"http://127.0.0.1:{port}")
     monkeypatch.setenv("KUBECONFIG", str(path))
     with pytest.raises(Unreachable) as info:

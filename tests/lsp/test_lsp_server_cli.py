@@ -13,11 +13,7 @@ from lsp_support import SERVER_COMMAND, init_params, make_client, open_doc, wait
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from ame_core.net import free_port
 
 
 def _frame(payload: dict) -> bytes:
@@ -41,7 +37,7 @@ def _read_message(sock: socket.socket) -> dict:
 
 
 def test_tcp_mode(tmp_path: Path):
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [*SERVER_COMMAND, "--tcp", "--host", "127.0.0.1", "--port", str(port)],
         stderr=subprocess.PIPE,

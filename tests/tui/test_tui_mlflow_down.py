@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,16 +15,11 @@ from pathlib import Path
 import pytest
 from tui_data import screen_text, wait_for
 
+from ame_core.net import free_port
 from ame_tui.screens.models import ModelsView
 from ame_tui.screens.runs import RunsView
 
 SIZE = (140, 36)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 async def test_unreachable_at_start(demo) -> None:
