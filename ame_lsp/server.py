@@ -12,7 +12,6 @@ import asyncio
 import gc
 import logging
 import os
-import re
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -28,10 +27,15 @@ from ame_lsp.diagnostics import DiagnosticsManager, client_pulls
 from ame_lsp.positions import Positions
 from ame_lsp.protocol import AmeProtocol
 from ame_lsp.safety import safe
-from ame_lsp.workspace_index import OpenDoc, WorkspaceIndex, path_to_uri, uri_to_path
+from ame_lsp.workspace_index import (
+    OpenDoc,
+    WorkspaceIndex,
+    path_to_uri,
+    project_line_name,
+    uri_to_path,
+)
 
 log = logging.getLogger("ame_lsp")
-_PROJECT_LINE = re.compile(r"^(?:project|name)\s*:\s*['\"]?([A-Za-z0-9_-]+)", re.MULTILINE)
 
 
 class AmeLanguageServer(LanguageServer):
@@ -140,13 +144,7 @@ class AmeLanguageServer(LanguageServer):
     # --- keeping documents and dependants current ----------------------------------------
 
     def _project_names_in(self, path: str, *texts: str | None) -> set[str]:
-        names: set[str] = set()
-        for text in texts:
-            if text:
-                match = _PROJECT_LINE.search(text)
-                if match:
-                    names.add(match.group(1))
-        return names
+        return {name for text in texts if text and (name := project_line_name(text))}
 
     def recheck_dependants(self, path: str, old_text: str | None, new_text: str | None) -> None:
         if old_text == new_text:

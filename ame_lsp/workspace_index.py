@@ -46,6 +46,13 @@ _PROJECT_LINE = re.compile(
 )
 
 
+def project_line_name(text: str) -> str | None:
+    """The project name of a `project:` (or old `name:`) line, read without parsing: cheap,
+    and it works mid-edit while the YAML is broken."""
+    match = _PROJECT_LINE.search(text)
+    return match.group(2) if match else None
+
+
 @dataclass
 class OpenDoc:
     uri: str
@@ -228,10 +235,8 @@ class WorkspaceIndex:
         if entry is None:
             return None
         if entry.project is _UNKNOWN:
-            match = _PROJECT_LINE.search(entry.text)
-            if match:
-                entry.project = match.group(2)
-            else:
+            entry.project = project_line_name(entry.text)
+            if entry.project is None:
                 index = self.index(path)
                 entry.project = index.name if index is not None else None
         return entry.project  # type: ignore[return-value]
