@@ -58,7 +58,7 @@ class ModelAccess:
         with PortForward.start(
             self.backend.kube, self.backend.kube_context, service, target=target, port=METRICS_PORT
         ) as pf:
-            return _read_metrics(f"{pf.url}/metrics", target)
+            return _read_metrics(f"{pf.url}/metrics", target, METRICS_PORT)
 
     def _metrics_from_pods(self, deployment: str) -> str:
         found = self.backend.objects.read("Deployment", deployment) or {}
@@ -74,8 +74,9 @@ class ModelAccess:
         texts = []
         for pod in pods:
             name = (pod.get("metadata") or {}).get("name", "?")
-            url = f"http://{pod['status']['podIP']}:{_metrics_port(pod)}/metrics"
-            texts.append(_read_metrics(url, f"pod/{name}"))
+            port = _metrics_port(pod)
+            url = f"http://{pod['status']['podIP']}:{port}/metrics"
+            texts.append(_read_metrics(url, f"pod/{name}", port))
         return "\n".join(texts)
 
     @contextmanager
@@ -102,10 +103,9 @@ def _metrics_port(pod: dict[str, Any]) -> int:
     return METRICS_PORT
 
 
-def _read_metrics(url: str, target: str) -> str:
+def _read_metrics(url: str, target: str, port: int) -> str:
     try:
         with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - http(s) only
             return response.read().decode("utf-8", "replace")
     except OSError as exc:
-        port = url.rsplit(":", 1)[1].split("/", 1)[0]
         raise BackendError(f"{target}: no metrics on port {port} ({exc})") from None
