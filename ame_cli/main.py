@@ -13,6 +13,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from ame_cli.parser import Parser
+
 # Modules that add commands, in the order `ame --help` lists them.
 COMMAND_MODULES: tuple[str, ...] = (
     "ame_cli.lint",
@@ -66,7 +68,7 @@ def project_dir_or_exit(project: str | Path | None) -> Path:
     return project_file_or_exit(project).parent.resolve()
 
 
-def _add_global_options(parser: argparse.ArgumentParser, default: object = None) -> None:
+def _add_global_options(parser: Parser, default: object = None) -> None:
     """The options every command takes; skipped where a command already uses the name."""
     options: list[tuple[str, dict[str, object]]] = [
         (
@@ -98,22 +100,17 @@ def _add_global_options(parser: argparse.ArgumentParser, default: object = None)
         ),
     ]
     for flag, kwargs in options:
-        if flag not in parser._option_string_actions:
+        if flag not in parser.options:
             parser.add_argument(flag, default=default, **kwargs)  # type: ignore[arg-type]
 
 
-def _leaf_parsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
-    found = []
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            for sub in dict.fromkeys(action.choices.values()):
-                found.append(sub)
-                found.extend(_leaf_parsers(sub))
-    return found
+def _leaf_parsers(parser: Parser) -> list[Parser]:
+    """Every sub-command's parser (the groups, like `ame model`, and their actions)."""
+    return parser.subcommand_parsers()
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+def build_parser() -> Parser:
+    parser = Parser(
         prog="ame",
         description="AME console: validate, inspect and run AME projects (ame.yml).",
     )

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ame_cli.parser import Parser
 
 
 class _FormatAction(argparse.Action):
@@ -40,8 +43,8 @@ class _JsonAction(argparse.Action):
         setattr(namespace, self.dest, "json")
 
 
-def pair_json_and_format(parser: argparse.ArgumentParser) -> None:
-    options = parser._option_string_actions
+def pair_json_and_format(parser: Parser) -> None:
+    options = parser.options
     has_json, has_format = "--json" in options, "--format" in options
     if has_json and not has_format:
         parser.add_argument(

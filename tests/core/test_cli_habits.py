@@ -152,7 +152,7 @@ def test_fish_completes_through_its_completion_function(project: Path) -> None:
 
 
 def _options(parser) -> dict:
-    return parser._option_string_actions
+    return parser.options
 
 
 def test_every_command_takes_json_and_format_alike() -> None:
