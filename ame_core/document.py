@@ -12,6 +12,7 @@ of the document through aliases is counted before anything expands it (an "alias
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -275,18 +276,23 @@ def _key_text(key: Node) -> str:
     return key.value if isinstance(key.value, str) else str(key.value)
 
 
+_ENTRY_INDEXES: weakref.WeakKeyDictionary[yaml.MappingNode, dict[Any, tuple[Node, Node]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 def find_entry(mapping: yaml.MappingNode, name: str) -> tuple[Node, Node] | None:
     """The (key, value) pair for `name`, explicit keys first, then merged-in keys in order."""
     if len(mapping.value) > 16:
-        # Large mappings get an index (kept on the node) so that locating many keys in one
-        # mapping is not quadratic.
-        index = getattr(mapping, "_ame_index", None)
+        # Large mappings get an index so that locating many keys in one mapping is not
+        # quadratic. It lives as long as the node, beside it rather than on it.
+        index = _ENTRY_INDEXES.get(mapping)
         if index is None:
             index = {}
             for key, value in mapping.value:
                 if key.tag != MERGE_TAG and isinstance(key, yaml.ScalarNode):
                     index.setdefault(key.value, (key, value))
-            mapping._ame_index = index
+            _ENTRY_INDEXES[mapping] = index
         found = index.get(name)
         if found is not None:
             return found

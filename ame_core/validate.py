@@ -8,14 +8,17 @@ Every object built carries its JSON path (`source_path`) for the checks that com
 
 from __future__ import annotations
 
-import contextlib
 import difflib
+import functools
+import sys
 import types
 import typing
+from collections.abc import Callable
 from typing import Any, Literal
 
 import yaml
 from pydantic.fields import FieldInfo
+from typing_extensions import TypeAliasType
 
 from ame_core.diagnostics import MAX_DIAGNOSTICS, Diagnostic, Fix, Range, Severity, TextEdit
 from ame_core.document import (
@@ -43,64 +46,42 @@ EXECUTOR_TAGS = {f"!{kind}" for kind in EXECUTOR_KINDS} | {"!pipEnv"}
 SECRET_TAGS = {"!ame", "!vault"}
 
 
-_RESOLVED: dict[Any, Any] = {}
-
-
+@functools.cache
 def resolve_annotation(annotation: Any) -> Any:
-    """Evaluate forward references and type aliases (`Step`) of the models' annotations."""
-    try:
-        return _RESOLVED[annotation]
-    except (KeyError, TypeError):
-        pass
-    original = annotation
+    """The type behind a model's annotation: type aliases (`Step`) and the strings they hold,
+    evaluated in the module that declared them."""
+    module = spec_models
     while True:
-        if isinstance(annotation, typing.ForwardRef):
-            annotation = annotation.__forward_arg__
-        if isinstance(annotation, str):
-            annotation = eval(annotation, vars(spec_models))  # our own models' annotations
-        elif type(annotation).__name__ == "TypeAliasType":
+        if isinstance(annotation, TypeAliasType):
+            module = sys.modules[annotation.__module__]
             annotation = annotation.__value__
+        elif isinstance(annotation, typing.ForwardRef):
+            annotation = annotation.__forward_arg__
+        elif isinstance(annotation, str):
+            annotation = _evaluate(annotation, module)
         else:
-            break
-    try:
-        _RESOLVED[original] = annotation
-    except TypeError:
-        pass
-    return annotation
+            return annotation
 
 
-_SHAPES: dict[Any, tuple[Any, Any]] = {}
-_ARMS: dict[Any, tuple[list[Any], bool]] = {}
+def _evaluate(text: str, module: types.ModuleType) -> Any:
+    def holder() -> None: ...
+
+    holder.__annotations__ = {"value": text}
+    return typing.get_type_hints(holder, globalns=vars(module), include_extras=True)["value"]
 
 
-def _shape(annotation: Any) -> tuple[Any, Any]:
-    """(resolved annotation, its origin with both union spellings as typing.Union), cached:
-    the walk asks this for every value of a large file."""
-    try:
-        return _SHAPES[annotation]
-    except (KeyError, TypeError):
-        pass
-    resolved = resolve_annotation(annotation)
-    origin = typing.get_origin(resolved)
-    if origin is types.UnionType:
-        origin = typing.Union
-    shape = (resolved, origin)
-    with contextlib.suppress(TypeError):
-        _SHAPES[annotation] = shape
-    return shape
+def _origin(annotation: Any) -> Any:
+    """`typing.get_origin`, with `X | Y` spelled as `typing.Union` like `Union[X, Y]`."""
+    origin = typing.get_origin(annotation)
+    return typing.Union if origin is types.UnionType else origin
 
 
-def _union_arms(annotation: Any) -> tuple[list[Any], bool]:
-    try:
-        return _ARMS[annotation]
-    except (KeyError, TypeError):
-        pass
+@functools.cache
+def _union_arms(annotation: Any) -> tuple[tuple[Any, ...], bool]:
+    """A union's arms other than None, and whether None is one of them."""
     args = typing.get_args(annotation)
-    arms = [a for a in args if a is not type(None)]
-    result = (arms, len(arms) < len(args))
-    with contextlib.suppress(TypeError):
-        _ARMS[annotation] = result
-    return result
+    arms = tuple(a for a in args if a is not type(None))
+    return arms, len(arms) < len(args)
 
 
 def _json_kind(value: Any) -> str:
@@ -219,79 +200,14 @@ class SchemaChecker:
     def check_value(self, annotation: Any, value: Any, path: Path, field_name: str = "") -> Any:
         return _plan(annotation)(self, value, path, field_name)
 
-    def _check_value_generic(
-        self, annotation: Any, value: Any, path: Path, field_name: str = ""
-    ) -> Any:
-        annotation, origin = _shape(annotation)
-        if annotation is Any:
-            return value
-        if origin is typing.Union:
-            return self._check_union(annotation, value, path, field_name)
-        if origin is typing.Annotated:
-            return self.check_value(typing.get_args(annotation)[0], value, path, field_name)
-        if origin is list:
-            if value is None:
-                return None
-            if not isinstance(value, list):
-                return self._wrong_type(annotation, value, path)
-            (item_type,) = typing.get_args(annotation)
-            items = []
-            for index, item in enumerate(value):
-                checked = self.check_value(item_type, item, (*path, index), field_name)
-                if checked is not _INVALID:
-                    items.append(checked)
-            return items
-        if origin is dict:
-            if value is None:
-                return None
-            if not isinstance(value, dict):
-                return self._wrong_type(annotation, value, path)
-            _, value_type = typing.get_args(annotation)
-            out = {}
-            for key, item in value.items():
-                checked = self.check_value(value_type, item, (*path, key), field_name)
-                if checked is not _INVALID:
-                    out[key] = checked
-            return out
-        if origin is Literal:
-            choices = typing.get_args(annotation)
-            if value in choices:
-                return value
-            close = difflib.get_close_matches(str(value), [str(c) for c in choices], n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else ""
-            self.report(
-                "AME109",
-                Severity.ERROR,
-                f"'{value}' is not valid here: use one of {', '.join(map(str, choices))}{hint}",
-                self.value_range(path),
-                path,
-                self._replace_fixes(path, close),
-            )
-            return _INVALID
-        if isinstance(annotation, type) and issubclass(annotation, AmeModel):
-            if value is None:
-                return None
-            if not isinstance(value, dict):
-                return self._wrong_type(annotation, value, path)
-            return self.check_model(annotation, value, path)
-        return self._check_scalar(annotation, value, path, field_name)
-
-    def _check_union(self, annotation: Any, value: Any, path: Path, field_name: str) -> Any:
-        arms, optional = _union_arms(annotation)
-        if value is None and optional:
-            return None
-        for arm in arms:
-            if self._arm_accepts(arm, value):
-                return self.check_value(arm, value, path, field_name)
-        if str in arms and isinstance(value, YamlInt | YamlFloat):
-            return self.check_value(str, value, path, field_name)  # a string field keeps the text
-        return self._wrong_type(annotation, value, path)
-
     @staticmethod
     def _arm_accepts(arm: Any, value: Any) -> bool:
-        arm, origin = _shape(arm)
+        arm = resolve_annotation(arm)
+        origin = _origin(arm)
         if origin is typing.Union:
             return any(SchemaChecker._arm_accepts(a, value) for a in typing.get_args(arm))
+        if origin is Literal:
+            return any(SchemaChecker._arm_accepts(type(c), value) for c in typing.get_args(arm))
         if origin is list:
             return isinstance(value, list)
         if origin is dict or (isinstance(arm, type) and issubclass(arm, AmeModel)):
@@ -732,9 +648,7 @@ class SchemaChecker:
 
 # --- compiled checks: one function per annotation, built once --------------------------------
 
-Plan = Any  # Callable[[SchemaChecker, Any, Path, str], Any]
-_PLANS: dict[Any, Plan] = {}
-_FIELD_TABLES: dict[type, dict[str, tuple[str, FieldInfo, Plan]]] = {}
+Plan = Callable[[SchemaChecker, Any, Path, str], Any]
 # One value of each class the JSON view holds, to ask which union arm takes that class.
 _SAMPLES: dict[type, Any] = {
     str: "",
@@ -748,132 +662,64 @@ _SAMPLES: dict[type, Any] = {
 }
 
 
+@functools.cache
 def _field_table(cls: type[AmeModel]) -> dict[str, tuple[str, FieldInfo, Plan]]:
-    table = _FIELD_TABLES.get(cls)
-    if table is None:
-        table = {
-            (info.alias or name): (name, info, _plan(info.annotation))
-            for name, info in cls.model_fields.items()
-        }
-        _FIELD_TABLES[cls] = table
-    return table
+    """File key → (field name, field, its check)."""
+    return {
+        (info.alias or name): (name, info, _plan(info.annotation))
+        for name, info in cls.model_fields.items()
+    }
 
 
-_NULL_UNSET: dict[type, frozenset[str]] = {}
-
-
+@functools.cache
 def _null_is_unset(cls: type[AmeModel]) -> frozenset[str]:
     """Fields holding a list, a mapping or an object that may not be null: for these a null
     (`key:` and nothing) means "not written" (their default), never a None the code after the
     checks would trip over."""
-    names = _NULL_UNSET.get(cls)
-    if names is None:
-        found = set()
-        for name, info in cls.model_fields.items():
-            resolved, origin = _shape(info.annotation)
-            if origin is typing.Annotated:
-                resolved, origin = _shape(typing.get_args(resolved)[0])
-            container = origin in (list, dict) or (
-                isinstance(resolved, type) and issubclass(resolved, AmeModel)
-            )
-            if container:
-                found.add(name)
-        names = _NULL_UNSET[cls] = frozenset(found)
-    return names
+    found = set()
+    for name, info in cls.model_fields.items():
+        resolved = resolve_annotation(info.annotation)
+        if _origin(resolved) is typing.Annotated:
+            resolved = resolve_annotation(typing.get_args(resolved)[0])
+        if _origin(resolved) in (list, dict) or _is_model(resolved):
+            found.add(name)
+    return frozenset(found)
 
 
+@functools.cache
+def _required_fields(cls: type[AmeModel]) -> tuple[tuple[str, str], ...]:
+    """(field name, file key) of the fields without a default."""
+    return tuple(
+        (name, info.alias or name) for name, info in cls.model_fields.items() if info.is_required()
+    )
+
+
+def _is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, AmeModel)
+
+
+@functools.cache
 def _plan(annotation: Any) -> Plan:
-    """The check of one annotation as a function; structure decided now, not per value."""
-    try:
-        return _PLANS[annotation]
-    except (KeyError, TypeError):
-        pass
-    resolved, origin = _shape(annotation)
-    built: list[Plan] = []
-
-    def forward(c: SchemaChecker, v: Any, p: Path, f: str) -> Any:
-        return built[0](c, v, p, f)
-
-    try:
-        _PLANS[annotation] = forward  # recursive types (pipeline steps) find it while building
-    except TypeError:
-        return lambda c, v, p, f: c._check_value_generic(annotation, v, p, f)
-    plan = _build_plan(resolved, origin)
-    built.append(plan)
-    _PLANS[annotation] = plan
-    return plan
-
-
-def _build_plan(resolved: Any, origin: Any) -> Plan:
-    if resolved is Any:
+    """The check of one annotation as a function: its structure is decided once, not per value.
+    This is the one walk of the models; every check of a value goes through it."""
+    if isinstance(annotation, TypeAliasType | typing.ForwardRef | str):
+        return _deferred_plan(annotation)
+    origin = _origin(annotation)
+    if annotation is Any:
         return lambda c, v, p, f: v
     if origin is typing.Union:
-        arms, optional = _union_arms(resolved)
-        by_class: dict[type, Plan] = {}
-        for cls, sample in _SAMPLES.items():
-            arm = next((a for a in arms if SchemaChecker._arm_accepts(a, sample)), None)
-            if arm is None and cls in (YamlInt, YamlFloat) and str in arms:
-                arm = str  # a string field keeps the number's source text
-            if arm is not None:
-                by_class[cls] = _plan(arm)
-
-        def union(c: SchemaChecker, v: Any, p: Path, f: str) -> Any:
-            if v is None and optional:
-                return None
-            sub = by_class.get(v.__class__)
-            if sub is None:
-                return c._wrong_type(resolved, v, p)
-            return sub(c, v, p, f)
-
-        return union
+        return _union_plan(annotation)
+    if origin is typing.Annotated:
+        return _plan(typing.get_args(annotation)[0])  # constraints are checked per field
     if origin is list:
-        (item_type,) = typing.get_args(resolved)
-        item_plan = _plan(item_type)
-        item_optional = type(None) in typing.get_args(resolve_annotation(item_type))
-
-        def items(c: SchemaChecker, v: Any, p: Path, f: str) -> Any:
-            if v is None:
-                return None
-            if v.__class__ is not list:
-                return c._wrong_type(resolved, v, p)
-            out = []
-            for index, item in enumerate(v):
-                if item is None and not item_optional:
-                    c._empty_item(item_type, (*p, index))  # `- ` with nothing after it
-                    continue
-                checked = item_plan(c, item, (*p, index), f)
-                if checked is not _INVALID:
-                    out.append(checked)
-            return out
-
-        return items
+        return _list_plan(annotation)
     if origin is dict:
-        value_plan = _plan(typing.get_args(resolved)[1])
-
-        def mapping(c: SchemaChecker, v: Any, p: Path, f: str) -> Any:
-            if v is None:
-                return None
-            if v.__class__ is not dict:
-                return c._wrong_type(resolved, v, p)
-            out = {}
-            for key, item in v.items():
-                checked = value_plan(c, item, (*p, key), f)
-                if checked is not _INVALID:
-                    out[key] = checked
-            return out
-
-        return mapping
-    if isinstance(resolved, type) and issubclass(resolved, AmeModel):
-
-        def model(c: SchemaChecker, v: Any, p: Path, f: str) -> Any:
-            if v is None:
-                return None
-            if v.__class__ is not dict:
-                return c._wrong_type(resolved, v, p)
-            return c.check_model(resolved, v, p)
-
-        return model
-    if resolved is str:
+        return _dict_plan(annotation)
+    if origin is Literal:
+        return _literal_plan(annotation)
+    if _is_model(annotation):
+        return _model_plan(annotation)
+    if annotation is str:
 
         def string(c: SchemaChecker, v: Any, p: Path, f: str) -> Any:
             if v.__class__ is str:
@@ -881,22 +727,117 @@ def _build_plan(resolved: Any, origin: Any) -> Plan:
             return c._check_scalar(str, v, p, f)
 
         return string
-    return lambda c, v, p, f: c._check_value_generic(resolved, v, p, f)
+    if annotation in (bool, int, float):
+        return lambda c, v, p, f: c._check_scalar(annotation, v, p, f)
+    raise TypeError(f"the schema checker has no check for the annotation {annotation!r}")
 
 
-_REQUIRED: dict[type, list[tuple[str, str]]] = {}
+def _deferred_plan(annotation: Any) -> Plan:
+    """An alias's check, built on first use: a recursive alias (`Step` is a task or a list of
+    steps) then finds its own check in the cache instead of building it forever."""
+    built: list[Plan] = []
+
+    def deferred(c: SchemaChecker, v: Any, p: Path, f: str) -> Any:
+        if not built:
+            built.append(_plan(resolve_annotation(annotation)))
+        return built[0](c, v, p, f)
+
+    return deferred
 
 
-def _required_fields(cls: type[AmeModel]) -> list[tuple[str, str]]:
-    required = _REQUIRED.get(cls)
-    if required is None:
-        required = [
-            (name, info.alias or name)
-            for name, info in cls.model_fields.items()
-            if info.is_required()
-        ]
-        _REQUIRED[cls] = required
-    return required
+def _union_plan(annotation: Any) -> Plan:
+    arms, optional = _union_arms(annotation)
+    by_class: dict[type, Plan] = {}
+    for cls, sample in _SAMPLES.items():
+        arm = next((a for a in arms if SchemaChecker._arm_accepts(a, sample)), None)
+        if arm is None and cls in (YamlInt, YamlFloat) and str in arms:
+            arm = str  # a string field keeps the number's source text
+        if arm is not None:
+            by_class[cls] = _plan(arm)
+
+    def union(c: SchemaChecker, v: Any, p: Path, f: str) -> Any:
+        if v is None and optional:
+            return None
+        sub = by_class.get(v.__class__)
+        if sub is None:
+            return c._wrong_type(annotation, v, p)
+        return sub(c, v, p, f)
+
+    return union
+
+
+def _list_plan(annotation: Any) -> Plan:
+    (item_type,) = typing.get_args(annotation)
+    item_plan = _plan(item_type)
+    item_optional = type(None) in typing.get_args(resolve_annotation(item_type))
+
+    def items(c: SchemaChecker, v: Any, p: Path, f: str) -> Any:
+        if v is None:
+            return None
+        if v.__class__ is not list:
+            return c._wrong_type(annotation, v, p)
+        out = []
+        for index, item in enumerate(v):
+            if item is None and not item_optional:
+                c._empty_item(item_type, (*p, index))  # `- ` with nothing after it
+                continue
+            checked = item_plan(c, item, (*p, index), f)
+            if checked is not _INVALID:
+                out.append(checked)
+        return out
+
+    return items
+
+
+def _dict_plan(annotation: Any) -> Plan:
+    value_plan = _plan(typing.get_args(annotation)[1])
+
+    def mapping(c: SchemaChecker, v: Any, p: Path, f: str) -> Any:
+        if v is None:
+            return None
+        if v.__class__ is not dict:
+            return c._wrong_type(annotation, v, p)
+        out = {}
+        for key, item in v.items():
+            checked = value_plan(c, item, (*p, key), f)
+            if checked is not _INVALID:
+                out[key] = checked
+        return out
+
+    return mapping
+
+
+def _literal_plan(annotation: Any) -> Plan:
+    choices = typing.get_args(annotation)
+    names = [str(choice) for choice in choices]
+
+    def literal(c: SchemaChecker, v: Any, p: Path, f: str) -> Any:
+        if v in choices:
+            return v
+        close = difflib.get_close_matches(str(v), names, n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        c.report(
+            "AME109",
+            Severity.ERROR,
+            f"'{v}' is not valid here: use one of {', '.join(names)}{hint}",
+            c.value_range(p),
+            p,
+            c._replace_fixes(p, close),
+        )
+        return _INVALID
+
+    return literal
+
+
+def _model_plan(cls: type[AmeModel]) -> Plan:
+    def model(c: SchemaChecker, v: Any, p: Path, f: str) -> Any:
+        if v is None:
+            return None
+        if v.__class__ is not dict:
+            return c._wrong_type(cls, v, p)
+        return c.check_model(cls, v, p)
+
+    return model
 
 
 # Shapes the older implementation used for a whole field, with their migration hint.

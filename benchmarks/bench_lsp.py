@@ -34,7 +34,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 
-from generate import generate_merge_keys, generate_project  # noqa: E402
+from generate import generate_merge_keys, generate_project, write_project_files  # noqa: E402
 
 AME_DEBOUNCE_MS = 150
 YAMLLS_DELAY_MS = 200  # yaml-language-server's validationDelayMs (not configurable)
@@ -484,6 +484,8 @@ async def main_async(args: Any) -> int:
         (work / "merge").mkdir()
         big_text = generate_project(args.tasks)
         merge_text = generate_merge_keys(args.merge_keys)
+        write_project_files(work / "big", big_text)
+        write_project_files(work / "merge", merge_text)
         ame_cmd = [sys.executable, "-m", "ame_lsp.server"]
         ame = Client("ame-lsp", ame_cmd)
         results: dict[str, dict[str, Any]] = {}

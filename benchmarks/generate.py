@@ -11,7 +11,19 @@ training/validation task references: ≈ 9 lines a task, so 1,450 tasks ≈ 13,0
 
 from __future__ import annotations
 
+import re
 import sys
+from pathlib import Path
+
+_SCRIPT = re.compile(r"command: python (\S+\.py)")
+
+
+def write_project_files(folder: Path, text: str) -> None:
+    """The files a generated project's tasks run (requirements.txt, each `python step_N.py`),
+    empty: a real project has them, and without them every task gets a warning (AME403/404)."""
+    (folder / "requirements.txt").write_text("")
+    for script in set(_SCRIPT.findall(text)):
+        (folder / script).write_text("")
 
 
 def generate_project(n_tasks: int = 1450) -> str:
