@@ -21,7 +21,8 @@ def sync_rows(table: DataTable, rows: list[tuple[str, tuple[Any, ...]]]) -> None
                 if str(before) != str(after) or getattr(before, "style", None) != getattr(
                     after, "style", None
                 ):
-                    table.update_cell(key, columns[column], after)
+                    # update_width: the table recomputes its virtual size when idle
+                    table.update_cell(key, columns[column], after, update_width=True)
                     changed = True
         if changed:
             _size_columns(table, rows)
@@ -37,7 +38,9 @@ def sync_rows(table: DataTable, rows: list[tuple[str, tuple[Any, ...]]]) -> None
 
 def _size_columns(table: DataTable, rows: list[tuple[str, tuple[Any, ...]]]) -> None:
     """Column widths from the cells shown now, measured here rather than when the table is
-    next idle, so what is drawn never depends on timing (and columns shrink again)."""
+    next idle, so what is drawn never depends on timing (and columns shrink again). The
+    virtual (scrollable) size follows when the table is idle: `clear`/`add_row` and
+    `update_cell(update_width=True)` ask for that."""
     for index, column in enumerate(table.columns.values()):
         width = cell_len(column.label.plain)
         for _, cells in rows:
@@ -46,7 +49,6 @@ def _size_columns(table: DataTable, rows: list[tuple[str, tuple[Any, ...]]]) -> 
                 plain = text.plain if hasattr(text, "plain") else str(text)
                 width = max(width, max((cell_len(line) for line in plain.split("\n")), default=0))
         column.content_width = width
-    table._require_update_dimensions = True  # recompute the virtual size with these widths
     table.refresh()
 
 

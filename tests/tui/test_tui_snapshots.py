@@ -12,6 +12,14 @@ from ame_tui.widgets.log_view import LogView
 SIZE = (130, 30)
 
 
+def _sized(table: DataTable) -> bool:
+    """The table's virtual size is that of its columns and rows as they are now."""
+    width = sum(column.get_render_width(table) for column in table.columns.values())
+    height = sum(row.height for row in table.rows.values())
+    height += table.header_height if table.show_header else 0
+    return table.virtual_size == (width, height)
+
+
 async def _settle(pilot) -> None:
     app = pilot.app
     await wait_for(pilot, lambda: app.project is not None and app.mlflow_state == "ok")
@@ -25,12 +33,8 @@ async def _settle(pilot) -> None:
     if tables:
         table = tables.first()
         await wait_for(pilot, lambda: table.row_count > 0, what="rows")
-        # the table sizes its columns when idle: wait for that (private, but only here)
-        await wait_for(
-            pilot,
-            lambda: not table._require_update_dimensions and not table._updated_cells,
-            what="column widths",
-        )
+        # the table recomputes its scrollable size when idle: wait until it fits the columns
+        await wait_for(pilot, lambda: _sized(table), what="column widths")
     await pilot.pause(0.5)
 
 
