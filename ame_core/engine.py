@@ -17,7 +17,7 @@ from ame_core.spec.models import Project
 from ame_core.validate import EXECUTOR_TAGS, SECRET_TAGS, check_schema
 
 
-@dataclass
+@dataclass(eq=False)  # one analysis is one object: hashed by identity (caches keyed by it)
 class Analysis:
     """Everything known about one project file after the checks."""
 

@@ -15,11 +15,10 @@ from ame_core.resolve import iter_inline_tasks, parse_ref
 from ame_core.spec.models import EXECUTOR_KINDS, Task
 from ame_core.validate import EXECUTOR_TAGS
 from ame_lsp.diagnostics import to_lsp
-from ame_lsp.safety import safe
 
 if TYPE_CHECKING:
     from ame_core.engine import Analysis
-    from ame_lsp.server import AmeLanguageServer
+    from ame_lsp.language_server import AmeLanguageServer
 
 REFACTOR_EXECUTOR = types.CodeActionKind.RefactorRewrite
 REFACTOR_EXTRACT = types.CodeActionKind.RefactorExtract
@@ -27,7 +26,7 @@ REFACTOR_INLINE = types.CodeActionKind.RefactorInline
 
 
 def register(server: AmeLanguageServer) -> None:
-    @server.feature(
+    @server.handler(
         types.TEXT_DOCUMENT_CODE_ACTION,
         types.CodeActionOptions(
             code_action_kinds=[
@@ -37,8 +36,8 @@ def register(server: AmeLanguageServer) -> None:
                 REFACTOR_INLINE,
             ]
         ),
+        empty=list,
     )
-    @safe(server, "codeAction", list)
     async def code_action(
         ls: AmeLanguageServer, params: types.CodeActionParams
     ) -> list[types.CodeAction]:

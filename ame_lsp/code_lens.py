@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
+from ame_lsp.options import ServerOptions
 from ame_lsp.run_status import (
     RunStartError,
     RunStatus,
@@ -29,10 +30,9 @@ from ame_lsp.run_status import (
     version_line,
     versions_unknown,
 )
-from ame_lsp.safety import safe
 
 if TYPE_CHECKING:
-    from ame_lsp.server import AmeLanguageServer
+    from ame_lsp.language_server import AmeLanguageServer
 
 log = logging.getLogger("ame_lsp")
 RUN = "ame.run"
@@ -42,12 +42,11 @@ _POLL_S = 1.0
 
 
 def lenses_wanted(params: types.InitializeParams) -> bool:
-    """The initialization option `codeLens` (also under `ame`), else whether the client can
-    show code lenses at all."""
-    options = params.initialization_options
-    for candidate in (options, (options or {}).get("ame") if isinstance(options, dict) else None):
-        if isinstance(candidate, dict) and isinstance(candidate.get("codeLens"), bool):
-            return candidate["codeLens"]
+    """The initialization option `codeLens`, else whether the client can show code lenses at
+    all."""
+    wanted = ServerOptions.from_json(params.initialization_options).code_lens
+    if wanted is not None:
+        return wanted
     text = params.capabilities.text_document
     return bool(text is not None and text.code_lens is not None)
 
@@ -215,24 +214,22 @@ def _lens(at: types.Range, title: str, command: str, arguments: list[Any]) -> ty
 
 
 def register(server: AmeLanguageServer) -> None:
-    lenses = RunLenses(server)
-    server.run_lenses = lenses  # type: ignore[attr-defined]
+    lenses = server.run_lenses
 
-    @server.feature(types.TEXT_DOCUMENT_CODE_LENS, types.CodeLensOptions(resolve_provider=False))
-    @safe(server, "codeLens", list)
+    @server.handler(
+        types.TEXT_DOCUMENT_CODE_LENS, types.CodeLensOptions(resolve_provider=False), empty=list
+    )
     async def code_lens(ls: AmeLanguageServer, params: types.CodeLensParams) -> Any:
         return await lenses.lenses(params.text_document.uri)
 
-    @server.command(RUN)
-    @safe(server, RUN)
+    @server.command_handler(RUN)
     async def run(ls, *args):  # type: ignore[no-untyped-def]  # pygls reads these hints
         uri, kind, name = (str(a) for a in args[:3])
         if kind not in ("task", "train", "validate", "deploy"):
             raise ValueError(f"{RUN}: unknown kind {kind!r}")
         return await lenses.run(uri, kind, name)
 
-    @server.command(OPEN_LOG)
-    @safe(server, OPEN_LOG)
+    @server.command_handler(OPEN_LOG)
     async def open_log(ls, *args):  # type: ignore[no-untyped-def]
         uri, run_id = (str(a) for a in args[:2])
         return await lenses.open_log(uri, run_id)

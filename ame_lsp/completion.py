@@ -29,10 +29,9 @@ from ame_lsp.context import (
 )
 from ame_lsp.flow_context import flow_cursor
 from ame_lsp.names import local_names, qualified_names
-from ame_lsp.safety import safe
 
 if TYPE_CHECKING:
-    from ame_lsp.server import AmeLanguageServer
+    from ame_lsp.language_server import AmeLanguageServer
 
 RESOURCE_NAMES = {
     "cpu": "CPU cores: `1`, `0.5` or `500m` (millicores)",
@@ -62,13 +61,13 @@ RECOMMENDED: dict[type, list[str]] = {Task: ["name", "executor"], Template: ["na
 
 
 def register(server: AmeLanguageServer) -> None:
-    @server.feature(
+    @server.handler(
         types.TEXT_DOCUMENT_COMPLETION,
         types.CompletionOptions(
             trigger_characters=["!", ":", " ", ".", "-"], resolve_provider=False
         ),
+        empty=lambda: types.CompletionList(is_incomplete=False, items=[]),
     )
-    @safe(server, "completion", lambda: types.CompletionList(is_incomplete=False, items=[]))
     def completion(ls: AmeLanguageServer, params: types.CompletionParams) -> types.CompletionList:
         result = complete(ls, params.text_document.uri, params.position)
         if "\r\n" in (ls.text(params.text_document.uri) or ""):

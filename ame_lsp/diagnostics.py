@@ -19,7 +19,7 @@ from lsprotocol import types
 from ame_core.diagnostics import Diagnostic, Severity
 
 if TYPE_CHECKING:
-    from ame_lsp.server import AmeLanguageServer
+    from ame_lsp.language_server import AmeLanguageServer
 
 DEFAULT_DEBOUNCE_MS = 150
 _TAGS = {

@@ -9,15 +9,13 @@ import yaml
 from lsprotocol import types
 
 from ame_core.document import last_content_line
-from ame_lsp.safety import safe
 
 if TYPE_CHECKING:
-    from ame_lsp.server import AmeLanguageServer
+    from ame_lsp.language_server import AmeLanguageServer
 
 
 def register(server: AmeLanguageServer) -> None:
-    @server.feature(types.TEXT_DOCUMENT_FOLDING_RANGE)
-    @safe(server, "foldingRange", list)
+    @server.handler(types.TEXT_DOCUMENT_FOLDING_RANGE, empty=list)
     async def folding_range(
         ls: AmeLanguageServer, params: types.FoldingRangeParams
     ) -> list[types.FoldingRange]:

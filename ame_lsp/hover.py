@@ -14,11 +14,10 @@ from ame_core.spec.models import AmeModel, Task, field_by_alias
 from ame_lsp.completion import RESOURCE_NAMES
 from ame_lsp.context import Cursor, ItemStep, KeyStep, cursor_at, shape_of, tree_cursor, walk
 from ame_lsp.names import facts_of
-from ame_lsp.safety import safe
 
 if TYPE_CHECKING:
     from ame_core.engine import Analysis
-    from ame_lsp.server import AmeLanguageServer
+    from ame_lsp.language_server import AmeLanguageServer
 
 PREVIEW_LINES = 25
 _ALLOW_ANALYSIS: contextvars.ContextVar[bool] = contextvars.ContextVar("allow", default=True)
@@ -35,8 +34,7 @@ def _analysis_of(server: AmeLanguageServer, path: str) -> Analysis | None:
 
 
 def register(server: AmeLanguageServer) -> None:
-    @server.feature(types.TEXT_DOCUMENT_HOVER)
-    @safe(server, "hover")
+    @server.handler(types.TEXT_DOCUMENT_HOVER)
     async def hover(ls: AmeLanguageServer, params: types.HoverParams) -> types.Hover | None:
         uri = params.text_document.uri
         try:

@@ -10,16 +10,16 @@ from lsprotocol import types
 from ame_core.diagnostics import Range
 from ame_core.document import node_range
 from ame_core.resolve import ResolveError, iter_inline_tasks
-from ame_lsp.safety import safe
 
 if TYPE_CHECKING:
     from ame_core.engine import Analysis
-    from ame_lsp.server import AmeLanguageServer
+    from ame_lsp.language_server import AmeLanguageServer
 
 
 def register(server: AmeLanguageServer) -> None:
-    @server.feature(types.TEXT_DOCUMENT_INLAY_HINT, types.InlayHintOptions(resolve_provider=False))
-    @safe(server, "inlayHint", list)
+    @server.handler(
+        types.TEXT_DOCUMENT_INLAY_HINT, types.InlayHintOptions(resolve_provider=False), empty=list
+    )
     async def inlay_hint(
         ls: AmeLanguageServer, params: types.InlayHintParams
     ) -> list[types.InlayHint]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import weakref
 from typing import TYPE_CHECKING
 
 from ame_lsp.facts import Facts, build_facts
@@ -10,7 +11,7 @@ from ame_lsp.workspace_index import path_to_uri
 
 if TYPE_CHECKING:
     from ame_core.engine import Analysis
-    from ame_lsp.server import AmeLanguageServer
+    from ame_lsp.language_server import AmeLanguageServer
 
 _SECTION = re.compile(r"^(tasks|templates|models|dataSets)\s*:")
 _ROOT_KEY = re.compile(r"^[^\s#-]")
@@ -22,11 +23,14 @@ _FLOW_ITEM_NAME = re.compile(
 SECTION_KIND = {"tasks": "task", "templates": "template", "models": "model", "dataSets": "data set"}
 
 
+# The facts of each analysis, kept as long as the analysis is (beside it, not on it).
+_FACTS: weakref.WeakKeyDictionary[Analysis, Facts] = weakref.WeakKeyDictionary()
+
+
 def facts_of(analysis: Analysis) -> Facts:
-    cached = getattr(analysis, "_lsp_facts", None)
+    cached = _FACTS.get(analysis)
     if cached is None:
-        cached = build_facts(analysis)
-        analysis._lsp_facts = cached  # type: ignore[attr-defined]
+        cached = _FACTS[analysis] = build_facts(analysis)
     return cached
 
 
@@ -60,10 +64,9 @@ def scan_names(text: str) -> dict[str, list[str]]:
 
 def local_names(server: AmeLanguageServer, uri: str, kind: str) -> list[str]:
     text = server.text(uri) or ""
-    cache = getattr(server, "_name_scan", None)
+    cache = server.name_scan
     if cache is None or cache[0] is not text:
-        cache = (text, scan_names(text))
-        server._name_scan = cache  # type: ignore[attr-defined]
+        cache = server.name_scan = (text, scan_names(text))
     return cache[1].get(kind, [])
 
 

@@ -11,25 +11,23 @@ from ame_core.spec.models import NAME_PATTERN
 from ame_lsp.facts import Definition, Reference
 from ame_lsp.hover import find_definition
 from ame_lsp.names import facts_of, workspace_facts
-from ame_lsp.safety import UserError, safe
+from ame_lsp.safety import UserError
 
 if TYPE_CHECKING:
-    from ame_lsp.server import AmeLanguageServer
+    from ame_lsp.language_server import AmeLanguageServer
 
 _NAME = re.compile(NAME_PATTERN)
 
 
 def register(server: AmeLanguageServer) -> None:
-    @server.feature(types.TEXT_DOCUMENT_DEFINITION)
-    @safe(server, "definition")
+    @server.handler(types.TEXT_DOCUMENT_DEFINITION)
     async def definition(
         ls: AmeLanguageServer, params: types.DefinitionParams
     ) -> list[types.Location] | None:
         await ls.current_analysis(params.text_document.uri)
         return goto_definition(ls, params.text_document.uri, params.position)
 
-    @server.feature(types.TEXT_DOCUMENT_REFERENCES)
-    @safe(server, "references")
+    @server.handler(types.TEXT_DOCUMENT_REFERENCES)
     async def references(
         ls: AmeLanguageServer, params: types.ReferenceParams
     ) -> list[types.Location] | None:
@@ -40,8 +38,7 @@ def register(server: AmeLanguageServer) -> None:
             return None
         return [loc for loc, _ in _occurrences(ls, target, params.context.include_declaration)]
 
-    @server.feature(types.TEXT_DOCUMENT_PREPARE_RENAME)
-    @safe(server, "prepareRename")
+    @server.handler(types.TEXT_DOCUMENT_PREPARE_RENAME)
     async def prepare_rename(
         ls: AmeLanguageServer, params: types.PrepareRenameParams
     ) -> types.PrepareRenamePlaceholder | None:
@@ -54,8 +51,7 @@ def register(server: AmeLanguageServer) -> None:
             range=ls.positions.range(lines, item.name_range), placeholder=item.name
         )
 
-    @server.feature(types.TEXT_DOCUMENT_RENAME)
-    @safe(server, "rename")
+    @server.handler(types.TEXT_DOCUMENT_RENAME)
     async def rename(
         ls: AmeLanguageServer, params: types.RenameParams
     ) -> types.WorkspaceEdit | None:

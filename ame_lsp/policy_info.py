@@ -10,7 +10,7 @@ from ame_core.policy.rules import Rule, rules_at, view_path
 from ame_lsp.context import Cursor, KeyStep
 
 if TYPE_CHECKING:
-    from ame_lsp.server import AmeLanguageServer
+    from ame_lsp.language_server import AmeLanguageServer
 
 
 def _path(cursor: Cursor) -> tuple[str | int, ...]:

@@ -1,7 +1,8 @@
 """Positions between ame_core (0-based lines, columns in code points) and the client.
 
-The server offers UTF-32 when the client can take it (then columns pass through unchanged);
-otherwise it speaks UTF-16, and only lines with characters outside the BMP need converting.
+The client's code units (UTF-16 unless it took UTF-32 or UTF-8) are counted by pygls's
+`PositionCodec`, the workspace's; this adds our `Range` type and a short cut: an ASCII line
+(nearly all of an ame.yml) has the same columns in every encoding.
 """
 
 from __future__ import annotations
@@ -9,41 +10,27 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from lsprotocol import types
+from pygls.workspace import PositionCodec
 
 from ame_core.diagnostics import Range
 
 
 class Positions:
-    def __init__(self, encoding: str = types.PositionEncodingKind.Utf16) -> None:
-        self.encoding = encoding
-        self.utf32 = encoding == types.PositionEncodingKind.Utf32
-        self.utf8 = encoding == types.PositionEncodingKind.Utf8
-
-    def _units(self, text: str) -> int:
-        if self.utf8:
-            return len(text.encode("utf-8"))
-        return len(text.encode("utf-16-le")) // 2
+    def __init__(self, codec: PositionCodec | None = None) -> None:
+        self.codec = codec or PositionCodec(types.PositionEncodingKind.Utf16)
 
     def col_to_client(self, line_text: str | None, col: int) -> int:
-        if self.utf32 or line_text is None or line_text.isascii():
+        if line_text is None or line_text.isascii():
             return col
-        if self.utf8:
-            return len(line_text[:col].encode("utf-8"))
-        if all(ord(c) < 0x10000 for c in line_text):
-            return col
-        return self._units(line_text[:col])
+        return self.codec.client_num_units(line_text[:col])
 
     def col_from_client(self, line_text: str | None, units: int) -> int:
-        if self.utf32 or line_text is None or line_text.isascii():
+        if line_text is None or line_text.isascii():
             return units
-        if not self.utf8 and all(ord(c) < 0x10000 for c in line_text):
-            return units
-        count = 0
-        for index, char in enumerate(line_text):
-            if count >= units:
-                return index
-            count += self._units(char)
-        return len(line_text)
+        if units >= self.codec.client_num_units(line_text):
+            return len(line_text)  # at or past the end of the line
+        position = self.codec.position_from_client_units([line_text], types.Position(0, units))
+        return position.character
 
     def position(self, lines: Sequence[str], line: int, col: int) -> types.Position:
         text = lines[line] if 0 <= line < len(lines) else None

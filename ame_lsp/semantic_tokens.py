@@ -10,11 +10,10 @@ from lsprotocol import types
 from ame_core.document import custom_tag, node_range
 from ame_core.resolve import iter_inline_tasks
 from ame_lsp.names import facts_of
-from ame_lsp.safety import safe
 
 if TYPE_CHECKING:
     from ame_core.engine import Analysis
-    from ame_lsp.server import AmeLanguageServer
+    from ame_lsp.language_server import AmeLanguageServer
 
 TOKEN_TYPES = ["type", "function", "class", "variable", "number", "namespace", "module"]
 TOKEN_MODIFIERS = ["declaration"]
@@ -23,8 +22,11 @@ _KIND_TOKEN = {"task": 1, "template": 2, "data set": 3, "model": 6}
 
 
 def register(server: AmeLanguageServer) -> None:
-    @server.feature(types.TEXT_DOCUMENT_SEMANTIC_TOKENS_FULL, LEGEND)
-    @safe(server, "semanticTokens", lambda: types.SemanticTokens(data=[]))
+    @server.handler(
+        types.TEXT_DOCUMENT_SEMANTIC_TOKENS_FULL,
+        LEGEND,
+        empty=lambda: types.SemanticTokens(data=[]),
+    )
     async def full(
         ls: AmeLanguageServer, params: types.SemanticTokensParams
     ) -> types.SemanticTokens:

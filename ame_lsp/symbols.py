@@ -10,11 +10,10 @@ from lsprotocol import types
 from ame_core.document import node_range
 from ame_core.resolve import parse_ref
 from ame_lsp.names import facts_of, workspace_facts
-from ame_lsp.safety import safe
 
 if TYPE_CHECKING:
     from ame_core.engine import Analysis
-    from ame_lsp.server import AmeLanguageServer
+    from ame_lsp.language_server import AmeLanguageServer
 
 SYMBOL_KIND = {
     "task": types.SymbolKind.Function,
@@ -31,8 +30,7 @@ SECTIONS = (
 
 
 def register(server: AmeLanguageServer) -> None:
-    @server.feature(types.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
-    @safe(server, "documentSymbol", list)
+    @server.handler(types.TEXT_DOCUMENT_DOCUMENT_SYMBOL, empty=list)
     async def document_symbol(
         ls: AmeLanguageServer, params: types.DocumentSymbolParams
     ) -> list[types.DocumentSymbol]:
@@ -41,8 +39,7 @@ def register(server: AmeLanguageServer) -> None:
             return []
         return await ls.in_worker(outline, ls, analysis)
 
-    @server.feature(types.WORKSPACE_SYMBOL)
-    @safe(server, "workspace/symbol", list)
+    @server.handler(types.WORKSPACE_SYMBOL, empty=list)
     async def workspace_symbol(
         ls: AmeLanguageServer, params: types.WorkspaceSymbolParams
     ) -> list[types.SymbolInformation]:

@@ -107,14 +107,13 @@ class WorkspaceIndex:
         self.roots = [Path(r) for r in roots]
         self.policies = PolicySource(self.roots[0] if self.roots else None, self.policies.extra)
 
-    def set_policies(self, options: object) -> None:
-        """The initialization option `policies` (a list of paths; relative ones from the first
-        workspace folder), on top of `.ame-policy/` and AME_POLICY."""
-        paths = options.get("policies") if isinstance(options, dict) else None
-        if not isinstance(paths, list):
+    def set_policies(self, paths: tuple[str, ...] | None) -> None:
+        """The initialization option `policies` (paths; relative ones from the first workspace
+        folder), on top of `.ame-policy/` and AME_POLICY."""
+        if paths is None:
             return
         base = self.roots[0] if self.roots else Path.cwd()
-        extra = tuple(base / p for p in paths if isinstance(p, str) and p)
+        extra = tuple(base / p for p in paths)
         self.policies = PolicySource(self.roots[0] if self.roots else None, extra)
         self.invalidate(list(self._cache))
 

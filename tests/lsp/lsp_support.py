@@ -9,10 +9,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+import pytest_lsp
 from lsprotocol import types
 from pygls.protocol import default_converter
 from pygls.uris import from_fs_path
-from pytest_lsp import LanguageClient, client_capabilities
+from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 from pytest_lsp.client import DEFAULT_CLIENT_FEATURES, register_lsp_features
 
 _SCRIPT = Path(sys.executable).with_name("ame-lsp")
@@ -274,3 +276,36 @@ def apply_edits(text: str, edits: list[types.TextEdit]) -> str:
     ):
         text = text[: offset(edit.range.start)] + edit.new_text + text[offset(edit.range.end) :]
     return text
+
+
+def workspace_session(
+    prefix: str,
+    *,
+    debounce_ms: int,
+    encodings: list[str] | None = None,
+    open_app: bool = False,
+) -> tuple[Any, Any]:
+    """The `ws` and `client` fixtures the end-to-end modules share: the two-project workspace
+    (`make_workspace`) and one real server for the module, initialized on its root with
+    `debounceMs`; with `open_app`, the app project is open (`client.app_uri`) and checked once.
+    A module takes them as `ws, client = workspace_session(...)`."""
+
+    @pytest.fixture(scope="module")
+    def ws(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+        return make_workspace(tmp_path_factory.mktemp(prefix))
+
+    @pytest_lsp.fixture(
+        config=ClientServerConfig(server_command=SERVER_COMMAND, client_factory=make_client),
+        scope="module",
+    )
+    async def client(lsp_client: LanguageClient, ws: dict[str, Path]) -> Any:
+        root = ws["app"].parent.parent
+        options = {"debounceMs": debounce_ms}
+        await lsp_client.initialize_session(init_params(root, options=options, encodings=encodings))
+        if open_app:
+            lsp_client.app_uri = open_doc(lsp_client, ws["app"])  # type: ignore[attr-defined]
+            await wait_for_publish(lsp_client, lsp_client.app_uri, 1)  # type: ignore[attr-defined]
+        yield
+        await lsp_client.shutdown_session()
+
+    return ws, client

@@ -7,42 +7,25 @@ import asyncio
 from pathlib import Path
 
 import pytest
-import pytest_lsp
 from lsp_support import (
     APP,
-    SERVER_COMMAND,
     SHARED,
     change,
     codes,
-    init_params,
-    make_client,
-    make_workspace,
     open_doc,
     pos,
     replace_all,
     uri,
     wait_for_publish,
+    workspace_session,
 )
 from lsprotocol import types
-from pytest_lsp import ClientServerConfig, LanguageClient
+from pytest_lsp import LanguageClient
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 
-@pytest.fixture(scope="module")
-def ws(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    return make_workspace(tmp_path_factory.mktemp("diag"))
-
-
-@pytest_lsp.fixture(
-    config=ClientServerConfig(server_command=SERVER_COMMAND, client_factory=make_client),
-    scope="module",
-)
-async def client(lsp_client: LanguageClient, ws: dict[str, Path]):
-    root = ws["app"].parent.parent
-    await lsp_client.initialize_session(init_params(root, options={"debounceMs": 100}))
-    yield
-    await lsp_client.shutdown_session()
+ws, client = workspace_session("diag", debounce_ms=100)
 
 
 def _new_file(ws: dict[str, Path], name: str, text: str) -> Path:
@@ -101,9 +84,12 @@ async def test_stale_versions_are_never_published(client: LanguageClient, ws):
         text = "\n".join(lines)
     final = await wait_for_publish(client, doc_uri, 11, since=start)
     assert codes(final) == []
-    await asyncio.sleep(0.5)  # anything late would show up now
+    # A barrier instead of a pause: one more edit, and its publish. A stale version's publish
+    # would be in flight before it, so it would be in the list by now.
+    change(client, doc_uri, 12, (at.line, at.character), (at.line, at.character + 2), "12")
+    await wait_for_publish(client, doc_uri, 12, since=start)
     versions = [p.version for p in client.published[start:] if p.uri == doc_uri]  # type: ignore[attr-defined]
-    assert versions == [11]
+    assert versions == [11, 12]
 
 
 async def test_close_clears_diagnostics(client: LanguageClient, ws):
@@ -142,15 +128,18 @@ async def test_debounce_from_configuration(client: LanguageClient, ws):
     )
     start = len(client.published)  # type: ignore[attr-defined]
     at = pos(BROKEN, "four")
+    loop = asyncio.get_running_loop()
+    changed_at = loop.time()
     change(client, doc_uri, 2, (at.line, at.character), (at.line, at.character + 4), "4")
-    await asyncio.sleep(1.0)
-    assert [p for p in client.published[start:] if p.uri == doc_uri] == []  # type: ignore[attr-defined]
-    # ...while a pull answers at once, for the current text.
+    # ...while a pull answers at once, for the current text...
     report = await client.text_document_diagnostic_async(
         types.DocumentDiagnosticParams(text_document=types.TextDocumentIdentifier(uri=doc_uri))
     )
     assert list(report.items) == []
+    assert [p for p in client.published[start:] if p.uri == doc_uri] == []  # type: ignore[attr-defined]
+    # ...and the push comes once the 4 s are over (a lower bound: a slow machine only delays it).
     assert codes(await wait_for_publish(client, doc_uri, 2, since=start, timeout=60)) == []
+    assert loop.time() - changed_at >= 3.9
     client.workspace_did_change_configuration(
         types.DidChangeConfigurationParams(settings={"debounceMs": 100})
     )

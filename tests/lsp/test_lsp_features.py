@@ -5,42 +5,23 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import pytest_lsp
 from lsp_support import (
     APP,
-    SERVER_COMMAND,
     SHARED,
     codes,
-    init_params,
-    make_client,
-    make_workspace,
     open_doc,
     pos,
     uri,
     wait_for_publish,
+    workspace_session,
 )
 from lsprotocol import types
-from pytest_lsp import ClientServerConfig, LanguageClient
+from pytest_lsp import LanguageClient
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 
-@pytest.fixture(scope="module")
-def ws(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    return make_workspace(tmp_path_factory.mktemp("ws"))
-
-
-@pytest_lsp.fixture(
-    config=ClientServerConfig(server_command=SERVER_COMMAND, client_factory=make_client),
-    scope="module",
-)
-async def client(lsp_client: LanguageClient, ws: dict[str, Path]):
-    root = ws["app"].parent.parent
-    await lsp_client.initialize_session(init_params(root, options={"debounceMs": 50}))
-    lsp_client.app_uri = open_doc(lsp_client, ws["app"])  # type: ignore[attr-defined]
-    await wait_for_publish(lsp_client, lsp_client.app_uri, 1)  # type: ignore[attr-defined]
-    yield
-    await lsp_client.shutdown_session()
+ws, client = workspace_session("ws", debounce_ms=50, open_app=True)
 
 
 def _td(client: LanguageClient) -> types.TextDocumentIdentifier:

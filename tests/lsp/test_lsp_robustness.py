@@ -17,6 +17,7 @@ from lsp_support import (
     make_workspace,
     open_doc,
     wait_for_publish,
+    workspace_session,
 )
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
@@ -58,22 +59,7 @@ SNIPPETS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def ws(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    return make_workspace(tmp_path_factory.mktemp("fuzz"))
-
-
-@pytest_lsp.fixture(
-    config=ClientServerConfig(server_command=SERVER_COMMAND, client_factory=make_client),
-    scope="module",
-)
-async def client(lsp_client: LanguageClient, ws: dict[str, Path]):
-    root = ws["app"].parent.parent
-    await lsp_client.initialize_session(
-        init_params(root, options={"debounceMs": 10}, encodings=["utf-16"])
-    )
-    yield
-    await lsp_client.shutdown_session()
+ws, client = workspace_session("fuzz", debounce_ms=10, encodings=["utf-16"])
 
 
 def _position(text: str, rng: random.Random) -> types.Position:
