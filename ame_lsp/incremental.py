@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from ame_core.diagnostics import MAX_DIAGNOSTICS, Diagnostic, Fix, Range, TextEdit
 from ame_core.engine import Analysis, analyze
 from ame_core.resolve import ProjectIndex, Workspace
+from ame_lsp.yaml_text import name_on_line, project_line_name
 
 LIST_SECTIONS = {
     "tasks": "task",
@@ -29,10 +30,8 @@ LIST_SECTIONS = {
 }
 _ROOT_KEY = re.compile(r"^([A-Za-z_][\w-]*)\s*:\s*(#.*)?$")
 _ROOT_SCALAR = re.compile(r"^[A-Za-z_][\w-]*\s*:")
-_NAME = re.compile(r"^(\s*)(?:-\s+)?name\s*:\s*['\"]?([^'\"\s#]*)")
 _REF = re.compile(r"\b(taskRef|fromTemplate|dataSet)\s*:(.*)$")
 _DATA_SETS_KEY = re.compile(r"^\s*(?:-\s+)?dataSets\s*:")
-_PROJECT = re.compile(r"^project\s*:\s*['\"]?([^'\"\s#]+)")
 _ITEM = re.compile(r"^(\s*)-\s+['\"]?([^'\"\s#:{\[]+)['\"]?\s*(#.*)?$")
 _ANCHOR_OR_ALIAS = re.compile(r"[&*][A-Za-z0-9_-]")
 _MERGE_KEY = re.compile(r"<<\s*:")
@@ -133,15 +132,14 @@ def _chunk(lines: list[str], section: str, start: int, end: int) -> Chunk:
     for i in range(start, end):
         line = lines[i]
         # Cheap substring tests first: this runs over every line after each full check.
-        if "name" in line:
-            match = _NAME.match(line)
-            if match:
-                col = line.index("name", len(match.group(1)))
-                names.add(match.group(2))
-                if key_col is None:
-                    key_col = col
-                if col == key_col and i == start or (name is None and col == key_col):
-                    name = match.group(2)
+        found = name_on_line(line)
+        if found is not None:
+            col, found_name = found
+            names.add(found_name)
+            if key_col is None:
+                key_col = col
+            if col == key_col and i == start or (name is None and col == key_col):
+                name = found_name
         has_data_sets = "dataSet" in line
         if has_data_sets or "Ref" in line or "Template" in line:
             ref = _REF.search(line)
@@ -189,9 +187,10 @@ def _unsafe(text: str) -> bool:
 
 def _project_name(lines: list[str], root_lines: list[int]) -> str | None:
     for i in root_lines:
-        match = _PROJECT.match(lines[i])
-        if match:
-            return match.group(1)
+        if lines[i].startswith(("project", "name")):
+            name = project_line_name(lines[i])
+            if name is not None:
+                return name
     return None
 
 

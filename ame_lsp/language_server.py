@@ -29,9 +29,9 @@ from ame_lsp.workspace_index import (
     OpenDoc,
     WorkspaceIndex,
     path_to_uri,
-    project_line_name,
     uri_to_path,
 )
+from ame_lsp.yaml_text import project_line_name
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -170,14 +170,15 @@ class AmeLanguageServer(LanguageServer):
 
     # --- keeping documents and dependants current ----------------------------------------
 
-    def _project_names_in(self, path: str, *texts: str | None) -> set[str]:
-        return {name for text in texts if text and (name := project_line_name(text))}
-
     def recheck_dependants(self, path: str, old_text: str | None, new_text: str | None) -> None:
+        """A file's text changed from `old_text` to `new_text` (open, close, on disk)."""
         if old_text == new_text:
             return
-        names = self._project_names_in(path, old_text, new_text)
-        dependants = self.index.dependants(path, names)
+        self._recheck_users_of(path, {project_line_name(t) for t in (old_text, new_text) if t})
+
+    def _recheck_users_of(self, path: str, projects: set[str | None]) -> None:
+        """Check again the open files whose last check looked up one of `projects`."""
+        dependants = self.index.dependants(path, {p for p in projects if p})
         self.index.invalidate(dependants)
         for other in dependants:
             self.diagnostics.context_changed(self.index.open[other].uri)
@@ -189,20 +190,18 @@ class AmeLanguageServer(LanguageServer):
         self._accepted.add(doc.uri)
         path = self.path_of(doc.uri)
         old = self.index.text(path)
-        self.index.open_doc(path, doc.uri, doc.version, doc.text)
+        self.index.open_doc(path, doc.uri, self.workspace.get_text_document(doc.uri))
         self.diagnostics.schedule(doc.uri, immediate=True)
-        self.recheck_dependants(path, old, doc.text)
+        self.recheck_dependants(path, old, self.index.text(path))
 
     def did_change(self, params: types.DidChangeTextDocumentParams) -> None:
         uri = params.text_document.uri
         if uri not in self._accepted:
             return
         path = self.path_of(uri)
-        old = self.index.text(path)
-        new = self.workspace.get_text_document(uri).source
-        self.index.open_doc(path, uri, params.text_document.version, new)
+        before, now = self.index.sync_doc(path)  # pygls has applied the edit to its document
         self.diagnostics.schedule(uri)
-        self.recheck_dependants(path, old, new)
+        self._recheck_users_of(path, {before, now})
 
     def did_close(self, params: types.DidCloseTextDocumentParams) -> None:
         uri = params.text_document.uri

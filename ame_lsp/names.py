@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from ame_lsp.facts import Facts, build_facts
 from ame_lsp.workspace_index import path_to_uri
+from ame_lsp.yaml_text import is_valid_name, name_on_line
 
 if TYPE_CHECKING:
     from ame_core.engine import Analysis
@@ -15,11 +16,6 @@ if TYPE_CHECKING:
 
 _SECTION = re.compile(r"^(tasks|templates|models|dataSets)\s*:")
 _ROOT_KEY = re.compile(r"^[^\s#-]")
-_NAME = re.compile(r"^(?P<indent> *)(?:- +)?name\s*:\s*['\"]?(?P<name>[A-Za-z0-9][\w-]*)")
-# `- {name: x, ...}`: an item in flow style (its keys start after the brace).
-_FLOW_ITEM_NAME = re.compile(
-    r"^(?P<indent> *)- +\{(?:[^{}\[\]]*?,)?\s*name\s*:\s*['\"]?(?P<name>[A-Za-z0-9][\w-]*)"
-)
 SECTION_KIND = {"tasks": "task", "templates": "template", "models": "model", "dataSets": "data set"}
 
 
@@ -45,20 +41,16 @@ def scan_names(text: str) -> dict[str, list[str]]:
             kind = SECTION_KIND[section.group(1)] if section else None
             item_key_col = None
             continue
-        if kind is None or "name" not in line:
+        if kind is None:
             continue
-        match = _NAME.match(line)
-        if match is None:
-            match = _FLOW_ITEM_NAME.match(line)
-            if match is None:
-                continue
-            key_col = len(match.group("indent")) + 2  # where a block item's keys would start
-        else:
-            key_col = line.index("name", len(match.group("indent")))
+        found = name_on_line(line, flow=True)
+        if found is None or not is_valid_name(found[1]):
+            continue
+        key_col, name = found
         if item_key_col is None:
             item_key_col = key_col
-        if key_col == item_key_col and match.group("name") not in out[kind]:
-            out[kind].append(match.group("name"))
+        if key_col == item_key_col and name not in out[kind]:
+            out[kind].append(name)
     return out
 
 

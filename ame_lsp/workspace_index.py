@@ -10,15 +10,16 @@ the open files that depend on it.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from ame_core.engine import Analysis, analyze, index_text
 from ame_core.policy.loading import PolicySource
 from ame_core.project_files import PROJECT_FILE_NAMES, ame_path_dirs, iter_project_files
 from ame_core.resolve import ProjectIndex, Workspace
+from ame_lsp.yaml_text import project_line_name
 
 
 def uri_to_path(uri: str) -> str:
@@ -41,23 +42,36 @@ def path_to_uri(path: str) -> str:
 
 
 _UNKNOWN = object()
-_PROJECT_LINE = re.compile(
-    r"^(project|name)[ \t]*:[ \t]*['\"]?([A-Za-z0-9][A-Za-z0-9_-]*)['\"]?[ \t]*(?:#.*)?$", re.M
-)
 
 
-def project_line_name(text: str) -> str | None:
-    """The project name of a `project:` (or old `name:`) line, read without parsing: cheap,
-    and it works mid-edit while the YAML is broken."""
-    match = _PROJECT_LINE.search(text)
-    return match.group(2) if match else None
+class EditorDocument(Protocol):
+    """A document as the editor protocol keeps it (pygls's `TextDocument`)."""
+
+    @property
+    def source(self) -> str: ...
+
+    @property
+    def version(self) -> int | None: ...
 
 
 @dataclass
 class OpenDoc:
+    """A file the editor has open. Its text and version are the protocol's document's (pygls
+    applies the edits to it), read when asked, never copied here."""
+
     uri: str
-    version: int | None
-    text: str
+    document: EditorDocument
+    # The project named on its `project:` line when last synced: after an edit, which projects'
+    # dependants to re-check (the document already holds the new text).
+    project: str | None = None
+
+    @property
+    def text(self) -> str:
+        return self.document.source
+
+    @property
+    def version(self) -> int | None:
+        return self.document.version
 
 
 @dataclass
@@ -163,8 +177,14 @@ class WorkspaceIndex:
 
     # --- open documents ---------------------------------------------------------------------
 
-    def open_doc(self, path: str, uri: str, version: int | None, text: str) -> None:
-        self.open[path] = OpenDoc(uri, version, text)
+    def open_doc(self, path: str, uri: str, document: EditorDocument) -> None:
+        self.open[path] = OpenDoc(uri, document, project_line_name(document.source))
+
+    def sync_doc(self, path: str) -> tuple[str | None, str | None]:
+        """An open document was edited: (project named before, project named now)."""
+        doc = self.open[path]
+        before, doc.project = doc.project, project_line_name(doc.text)
+        return before, doc.project
 
     def close_doc(self, path: str) -> None:
         self.open.pop(path, None)
