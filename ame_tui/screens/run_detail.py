@@ -47,6 +47,10 @@ class LogSource(Message):
         self.path = path
 
 
+class LogEnded(Message):
+    """The run ended and its whole log is in the view's file."""
+
+
 class SearchResult(Message):
     def __init__(self, term: str, line: int | None) -> None:
         super().__init__()
@@ -184,9 +188,8 @@ class RunDetailScreen(View):
         self._show_header()
         if not self._log_started:
             self._log_started = True
-            self._open_log(record)
+            self._open_log()
         if record.status.finished:
-            self.query_one(LogView).finish()
             if record.mlflow_run_id and not self._final_data and self.ame.mlflow_ok:
                 self._fetch_data(record.mlflow_run_id, True)
         if record.step_ids:
@@ -225,16 +228,14 @@ class RunDetailScreen(View):
 
     # --- the log --------------------------------------------------------------------------------
 
-    def _open_log(self, record: Any) -> None:
-        path = record.log_path
-        if path and (Path(path).exists() or record.backend == "local"):
-            self.query_one(LogView).open(path)
-        else:  # a remote backend: copy its log stream into a local file the view indexes
-            self._spool = tempfile.TemporaryDirectory(prefix="ame-tui-log-")
-            spool = Path(self._spool.name) / "log.txt"
-            spool.touch()
-            self.query_one(LogView).open(spool)
-            self._copy_log(spool)
+    def _open_log(self) -> None:
+        """The log as the backend gives it (`follow_logs`, whichever backend), copied into a
+        local file the view indexes: a log of any size scrolls without holding it in memory."""
+        self._spool = tempfile.TemporaryDirectory(prefix="ame-tui-log-")
+        spool = Path(self._spool.name) / "log.txt"
+        spool.touch()
+        self.query_one(LogView).open(spool)
+        self._copy_log(spool)
 
     @background(exclusive=True, group="log-copy")
     def _copy_log(self, spool: Path) -> None:
@@ -246,19 +247,20 @@ class RunDetailScreen(View):
         with open(spool, "a", encoding="utf-8") as out:
             while not worker.is_cancelled:
                 try:
-                    chunk = backend.read_logs(self.run_id, offset)
+                    for chunk in backend.follow_logs(self.run_id, offset):
+                        out.write(chunk.text)
+                        out.flush()
+                        offset = chunk.offset
+                        if worker.is_cancelled:
+                            return
                 except Exception:  # noqa: BLE001 - retried; the header shows backend trouble
                     time.sleep(1.0)
                     continue
-                if chunk.text:
-                    out.write(chunk.text)
-                    out.flush()
-                    offset = chunk.offset
-                    continue
-                record = self.record
-                if record is not None and record.status.finished:
-                    return
-                time.sleep(0.3)
+                break  # the run ended and its log is all here
+        self.post_message(LogEnded())
+
+    def on_log_ended(self, message: LogEnded) -> None:
+        self.query_one(LogView).finish()
 
     def on_log_view_changed(self, message: LogView.Changed) -> None:
         view = message.view
