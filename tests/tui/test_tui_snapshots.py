@@ -7,6 +7,7 @@ from __future__ import annotations
 from textual.widgets import DataTable, TabbedContent
 from tui_data import wait_for
 
+from ame_tui.screens.help import HelpScreen
 from ame_tui.widgets.log_view import LogView
 
 SIZE = (130, 30)
@@ -35,7 +36,13 @@ async def _settle(pilot) -> None:
         await wait_for(pilot, lambda: table.row_count > 0, what="rows")
         # the table recomputes its scrollable size when idle: wait until it fits the columns
         await wait_for(pilot, lambda: _sized(table), what="column widths")
-    await pilot.pause(0.5)
+    await _drawn(pilot)
+
+
+async def _drawn(pilot) -> None:
+    """Animations (scrolling, tab underline) done and the messages they left handled."""
+    await pilot.wait_for_scheduled_animations()
+    await pilot.pause()
 
 
 def test_models_view(snap_compare, demo) -> None:
@@ -65,7 +72,12 @@ def test_run_detail_view(snap_compare, demo) -> None:
         await wait_for(pilot, lambda: pilot.app.screen.query(LogView))
         view = pilot.app.screen.query_one(LogView)
         await wait_for(pilot, lambda: view.line_count == 5 and pilot.app.screen.record)
-        await pilot.pause(0.3)
+        await wait_for(
+            pilot,
+            lambda: all(view.store.cached(i) is not None for i in range(5)),
+            what="the log's lines read",
+        )
+        await _drawn(pilot)
 
     assert snap_compare(demo.app(start_view="runs"), terminal_size=SIZE, run_before=before)
 
@@ -79,7 +91,7 @@ def test_run_detail_metrics(snap_compare, demo) -> None:
         screen = pilot.app.screen
         await wait_for(pilot, lambda: screen.query_one(TabbedContent).active == "metrics")
         await wait_for(pilot, lambda: screen._final_data, what="metrics")
-        await pilot.pause(0.3)
+        await _drawn(pilot)
 
     assert snap_compare(demo.app(start_view="runs"), terminal_size=SIZE, run_before=before)
 
@@ -96,7 +108,8 @@ def test_help(snap_compare, demo) -> None:
     async def before(pilot) -> None:
         await _settle(pilot)
         await pilot.press("question_mark")
-        await pilot.pause(0.3)
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, HelpScreen), what="help")
+        await _drawn(pilot)
 
     assert snap_compare(demo.app(start_view="tasks"), terminal_size=SIZE, run_before=before)
 

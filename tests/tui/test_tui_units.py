@@ -151,12 +151,23 @@ def test_ame_tui_runs_in_a_real_terminal_and_quits(tmp_path: Path) -> None:
                 except OSError:
                     break
 
+    def press_until(key: bytes, marker: bytes, timeout: float = 120.0) -> None:
+        """Press `key` until `marker` is drawn: a key pressed while the app still starts up
+        may go unseen. Pressing ':' twice is harmless (the prompt takes ':runs' too)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            os.write(fd, key)
+            try:
+                read_until(marker, timeout=2.0)
+                return
+            except AssertionError:
+                if time.monotonic() > deadline:
+                    raise
+
     try:
         read_until(b"quickstart")
         read_until(b"Quit")
-        time.sleep(1.0)
-        os.write(fd, b":")
-        read_until(b"problems | help")  # the jump prompt
+        press_until(b":", b"problems | help")  # the jump prompt
         os.write(fd, b"runs\r")
         read_until(b"active")  # the runs view: "0 runs, 0 active"
         os.write(fd, b"q")
