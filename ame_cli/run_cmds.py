@@ -226,11 +226,11 @@ def _policy_tags(args: argparse.Namespace) -> dict[str, str]:
     """Refuse a task a team policy forbids (UsageError); the run's tags for --ignore-policy."""
     from ame_core.policy.gate import IGNORED_TAG, has_policies, refusal, task_paths
     from ame_core.runtime.loading import LoadError
-    from ame_core.runtime.prepared import find_project_file
+    from ame_core.runtime.prepared import project_file_or_none
 
     if args.ignore_policy:
         return {IGNORED_TAG: "true"}
-    path = find_project_file(Path(args.project) if args.project else None)
+    path = project_file_or_none(Path(args.project) if args.project else None)
     if path is None or not has_policies(path):
         return {}
     loaded = _load(args)

@@ -104,7 +104,7 @@ def prepare(task: Any) -> PreparedTask:
 # --- the cache -------------------------------------------------------------------------------
 
 
-def find_project_file(start: Path | None) -> Path | None:
+def project_file_or_none(start: Path | None) -> Path | None:
     """ame.yml/ame.yaml in `start` or a parent (None when absent or ambiguous: the full
     loader then says what is wrong)."""
     from ame_core.project_files import ProjectFileError
@@ -147,7 +147,7 @@ def cached(project_dir: str | Path | None, name: str) -> tuple[Path, PreparedTas
     """(project folder, prepared task) for an unchanged project file, or None."""
     if os.environ.get("AME_NO_TASK_CACHE"):
         return None
-    path = find_project_file(Path(project_dir) if project_dir else None)
+    path = project_file_or_none(Path(project_dir) if project_dir else None)
     if path is None:
         return None
     try:

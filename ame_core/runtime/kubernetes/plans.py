@@ -33,11 +33,6 @@ class PipelinePlan:
     groups: list[list[TaskPlan]] = field(default_factory=list)
 
 
-def redact(uri: str | None) -> str | None:
-    """A URI without user:password@: records live in the cluster, credentials do not."""
-    return redact_uri(uri) if uri else uri
-
-
 def pipeline_flow(
     plan: Any,
     context: Any,
@@ -50,7 +45,7 @@ def pipeline_flow(
     params = {"run_id": plan.run_id, "code_mlflow_run": code_mlflow_run, "allow_dirty": allow_dirty}
     origin = {
         "project_dir": str(context.project_dir),
-        "tracking_uri": redact(context.tracking_uri),
+        "tracking_uri": redact_uri(context.tracking_uri),
         "context": kube_context,
         "namespace": namespace,
     }
@@ -68,8 +63,8 @@ def record_data(
         "created_at": time.time(),
         "mlflow_run_id": run.mlflow_run_id,
         "mlflow_experiment_id": run.mlflow_experiment_id,
-        "tracking_uri": redact(context.tracking_uri),
-        "cluster_tracking_uri": redact(cluster_uri),
+        "tracking_uri": redact_uri(context.tracking_uri),
+        "cluster_tracking_uri": redact_uri(cluster_uri),
         "project_dir": str(context.project_dir),
         "model_name": run.model_name,
         "model_version": run.model_version,
@@ -156,8 +151,8 @@ def plan_pipeline(
         "created_at": time.time(),
         "mlflow_run_id": mlflow_run_id,
         "mlflow_experiment_id": mlflow_experiment_id,
-        "tracking_uri": redact(context.tracking_uri),
-        "cluster_tracking_uri": redact(cluster_uri),
+        "tracking_uri": redact_uri(context.tracking_uri),
+        "cluster_tracking_uri": redact_uri(cluster_uri),
         "project_dir": str(context.project_dir),
         "model_name": context.model_name,
         "model_version": context.model_version,
