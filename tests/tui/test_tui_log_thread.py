@@ -6,6 +6,10 @@ needs it. A pass that has to measure text needs the app's context, which a worke
 the worker failed and took the whole app down (the end-to-end test saw it when a run's screen
 opened its log while mounting). The window is a few milliseconds wide and what gets measured
 varies, so this test holds the window open and watches for any layout pass off the UI thread.
+
+It reads Textual's privates on purpose: the layout pass (`Compositor._arrange_root`) and the
+state that makes the next size query run one (`_full_map_invalidated`, `_visible_map`) have no
+public counterpart, and what is checked is exactly that no such pass runs off the UI thread.
 """
 
 from __future__ import annotations

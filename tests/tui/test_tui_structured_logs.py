@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tui_data import NOW, screen_text, wait_for
+from tui_data import NOW, screen_pieces, screen_text, wait_for
 
 from ame_core.runtime.backend import RunStatus
 from ame_tui.screens.run_detail import RunDetailScreen
@@ -26,17 +26,7 @@ LINES = [
 
 def styles(app) -> dict[str, object]:
     """Each piece of text on screen with the style it is drawn in."""
-    from rich.segment import Segment
-
-    def segments(item):
-        if isinstance(item, Segment):
-            yield item
-        else:
-            for inner in item:
-                yield from segments(inner)
-
-    update = app.screen._compositor.render_full_update()
-    return {s.text.strip(): s.style for s in segments(update.strips) if s.text.strip()}
+    return {text.strip(): style for _, _, text, style in screen_pieces(app) if text.strip()}
 
 
 def hue(style) -> str:

@@ -7,13 +7,18 @@ Times are fixed so the screens render the same on every machine.
 
 from __future__ import annotations
 
+import html
 import os
+import re
 import shutil
 import sqlite3
 import threading
 import time
 from pathlib import Path
 from typing import Any
+
+from rich.cells import cell_len
+from rich.style import Style
 
 from ame_core.flows.local import LocalFlowStore
 from ame_core.flows.records import FlowRecord
@@ -472,10 +477,41 @@ async def wait_for(pilot, condition, timeout: float = 30.0, what: str = "") -> N
     raise AssertionError(f"timed out waiting for {what or condition}")
 
 
+# The pieces of text of the app's screenshot (App.export_screenshot, an SVG drawn by Rich):
+# one <text> element per run of cells in one style, placed by cell and line.
+_SVG_TEXT = re.compile(
+    r'<text class="[^"]*-(r\d+)" x="([\d.]+)" y="[\d.]+" textLength="([\d.]+)" '
+    r'clip-path="url\(#[^)]*-line-(\d+)\)">([^<]*)</text>'
+)
+_SVG_STYLE = re.compile(r"\.[\w-]*-(r\d+) \{ ([^}]*) \}")
+
+
+def screen_pieces(app) -> list[tuple[int, int, str, Style]]:
+    """What the terminal shows: (line, column, text, style) for each piece of text, in order;
+    the style has the piece's colour and boldness."""
+    svg = app.export_screenshot()
+    styles = {name: _svg_style(rules) for name, rules in _SVG_STYLE.findall(svg)}
+    pieces = []
+    for name, x, length, line, escaped in _SVG_TEXT.findall(svg):
+        text = html.unescape(escaped).replace("\xa0", " ")
+        column = round(float(x) / (float(length) / len(text))) if text else 0
+        pieces.append((int(line), column, text, styles.get(name, Style())))
+    return pieces
+
+
+def _svg_style(rules: str) -> Style:
+    fill = re.search(r"fill: (#[0-9a-fA-F]{6})", rules)
+    return Style(color=fill.group(1) if fill else None, bold="font-weight: bold" in rules)
+
+
 def screen_text(app) -> str:
     """What the terminal shows, as text."""
-    update = app.screen._compositor.render_full_update()
-    return "\n".join("".join(seg.text for seg in strip).rstrip() for strip in update.strips)
+    lines: dict[int, str] = {}
+    for line, column, text, _style in screen_pieces(app):
+        shown = lines.get(line, "")
+        lines[line] = shown + " " * max(0, column - cell_len(shown)) + text
+    count = app.size.height
+    return "\n".join(lines.get(y, "").rstrip() for y in range(count))
 
 
 def write_flows(project_dir: Path) -> list[FlowRecord]:
