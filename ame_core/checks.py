@@ -286,39 +286,43 @@ class SemanticChecker:
             return
         stack = (*stack, key)
 
-        def visit(step: Any) -> None:
-            if isinstance(step, list):
-                for inner in step:
-                    visit(inner)
-                return
-            target, target_owner = step, owner
-            while target.task_ref is not None:
-                ref = parse_ref(target.task_ref)
-                try:
-                    assert ref is not None
-                    target, target_owner = self.resolver.find_task(ref, target_owner, ())
-                except ResolveError:
-                    return
-                target_key = f"{target_owner.name}.{target.name}"
-                if target_key in stack:
-                    at = ref_value_path(step.source_path, "taskRef", step.task_ref)
-                    self._problem(
-                        ResolveProblem(
-                            "AME207",
-                            "pipeline cycle: " + " → ".join([*stack, target_key]),
-                            at,
-                            self.index,
-                        )
-                    )
-                    return
-                if target.task_ref is None:
-                    break
-            if target.pipeline:
-                self._check_pipeline_cycles(target, target_owner, stack)
-
         for step in task.pipeline or []:
-            visit(step)
+            self._check_step_for_cycles(step, owner, stack)
         self._pipelines_checked.add(key)
+
+    def _check_step_for_cycles(
+        self, step: Any, owner: ProjectIndex, stack: tuple[str, ...]
+    ) -> None:
+        """One pipeline step. A method, not a closure: a closure that calls itself is a
+        reference cycle, which would keep the whole analysis alive until the collector runs."""
+        if isinstance(step, list):
+            for inner in step:
+                self._check_step_for_cycles(inner, owner, stack)
+            return
+        target, target_owner = step, owner
+        while target.task_ref is not None:
+            ref = parse_ref(target.task_ref)
+            try:
+                assert ref is not None
+                target, target_owner = self.resolver.find_task(ref, target_owner, ())
+            except ResolveError:
+                return
+            target_key = f"{target_owner.name}.{target.name}"
+            if target_key in stack:
+                at = ref_value_path(step.source_path, "taskRef", step.task_ref)
+                self._problem(
+                    ResolveProblem(
+                        "AME207",
+                        "pipeline cycle: " + " → ".join([*stack, target_key]),
+                        at,
+                        self.index,
+                    )
+                )
+                return
+            if target.task_ref is None:
+                break
+        if target.pipeline:
+            self._check_pipeline_cycles(target, target_owner, stack)
 
     # --- quantities -------------------------------------------------------------------------
 

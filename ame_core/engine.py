@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import re
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from ame_core.checks import SemanticChecker
@@ -52,24 +50,20 @@ def analyze(
 
     `whole_file_names` is for a text that holds only part of a file (see
     `ProjectIndex.whole_file_names`)."""
-    with _collector_paused_if_alone():
-        return _analyze(text, path, workspace, whole_file_names)
-
-
-@contextlib.contextmanager
-def _collector_paused_if_alone() -> Iterator[None]:
-    """Pause the cyclic garbage collector while this is the process's only thread. A large file
-    allocates hundreds of thousands of small objects and no reference cycles, and re-scanning
-    them doubles the time of `ame lint`. The collector is process-wide: where any other thread
-    runs (the console's and the language server's event loops) it is left alone."""
-    if threading.active_count() > 1 or not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
+    # A large file allocates hundreds of thousands of small objects and no reference cycles:
+    # re-scanning them doubles the time of `ame lint`. The collector is process-wide, so it
+    # waits only while this is the process's only thread; where others run (the console's and
+    # the language server's event loops) it is left alone.
+    pause = gc.isenabled()
+    gc.disable()  # first: asking for the threads allocates, which may start a collection
+    if pause and threading.active_count() > 1:
         gc.enable()
+        pause = False
+    try:
+        return _analyze(text, path, workspace, whole_file_names)
+    finally:
+        if pause:
+            gc.enable()
 
 
 def _analyze(

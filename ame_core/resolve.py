@@ -482,34 +482,38 @@ _FILE_KEYS = {
 }
 
 
+# Module functions, not closures: a nested function that calls itself is a reference cycle,
+# which would keep what it refers to alive until the cyclic collector runs.
+def _pipeline_steps(task: Task) -> Iterator[tuple[Task, str]]:
+    for step in task.pipeline or []:
+        yield from _walk_step(step)
+
+
+def _walk_step(step: Any) -> Iterator[tuple[Task, str]]:
+    if isinstance(step, list):
+        for inner in step:
+            yield from _walk_step(inner)
+    else:
+        yield step, "pipeline step"
+        yield from _pipeline_steps(step)
+
+
 def iter_inline_tasks(project: Project) -> Iterator[tuple[Task, str]]:
     """Every task object in the file (top-level, pipeline steps, model and data set tasks),
     with a word for where it is."""
 
-    def steps(task: Task) -> Iterator[tuple[Task, str]]:
-        for step in task.pipeline or []:
-            yield from _walk_step(step)
-
-    def _walk_step(step: Any) -> Iterator[tuple[Task, str]]:
-        if isinstance(step, list):
-            for inner in step:
-                yield from _walk_step(inner)
-        else:
-            yield step, "pipeline step"
-            yield from steps(step)
-
     for task in project.task_list():
         yield task, "task"
-        yield from steps(task)
+        yield from _pipeline_steps(task)
     for model in project.model_list():
         for slot_name in ("training", "validation"):
             slot = getattr(model, slot_name)
             if slot is not None and slot.task is not None:
                 yield slot.task, f"{slot_name} task"
-                yield from steps(slot.task)
+                yield from _pipeline_steps(slot.task)
         if model.monitoring is not None and model.monitoring.task is not None:
             yield model.monitoring.task, "monitoring task"
     for data_set in project.data_set_list():
         if data_set.task is not None:
             yield data_set.task, "data set task"
-            yield from steps(data_set.task)
+            yield from _pipeline_steps(data_set.task)
