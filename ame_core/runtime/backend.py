@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -158,11 +158,18 @@ class Backend(ABC):
     def read_logs(self, run_id: str, offset: int = 0, limit: int | None = None) -> LogChunk:
         """Log text from `offset` (what exists now)."""
 
-    def follow_logs(self, run_id: str, offset: int = 0, poll: float = 0.2) -> Iterator[LogChunk]:
-        """Log text from `offset` until the run ends."""
+    def follow_logs(
+        self,
+        run_id: str,
+        offset: int = 0,
+        poll: float = 0.2,
+        stop: Callable[[], bool] | None = None,
+    ) -> Iterator[LogChunk]:
+        """Log text from `offset` until the run ends, or until `stop()` says to (asked between
+        polls: a quiet run yields nothing its reader could stop on)."""
         import time
 
-        while True:
+        while stop is None or not stop():
             chunk = self.read_logs(run_id, offset)
             if chunk.text:
                 yield chunk

@@ -247,12 +247,15 @@ class RunDetailScreen(View):
         with open(spool, "a", encoding="utf-8") as out:
             while not worker.is_cancelled:
                 try:
-                    for chunk in backend.follow_logs(self.run_id, offset):
+                    chunks = backend.follow_logs(
+                        self.run_id, offset, stop=lambda: worker.is_cancelled
+                    )
+                    for chunk in chunks:
                         out.write(chunk.text)
                         out.flush()
                         offset = chunk.offset
-                        if worker.is_cancelled:
-                            return
+                    if worker.is_cancelled:
+                        return  # the screen closed
                 except Exception:  # noqa: BLE001 - retried; the header shows backend trouble
                     time.sleep(1.0)
                     continue

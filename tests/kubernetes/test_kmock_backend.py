@@ -436,6 +436,27 @@ def test_follow_logs_until_the_run_ends(cluster: Kubelet, quickstart) -> None:
     assert "".join(c.text for c in backend.follow_logs(record.id, offset=7)) == "line 2\n"
 
 
+def test_following_a_quiet_run_stops_when_asked(cluster: Kubelet, quickstart) -> None:
+    import threading
+
+    # The console's log view asks this when its screen closes: a run that prints nothing
+    # must not keep the reader polling until it ends.
+    backend, record, _ = submit_train(quickstart)
+    pod = cluster.pod_for(record.id)
+    cluster.running(pod, record.id)
+    cluster.logs(pod, "line 1\n")
+    closed = threading.Event()
+    timer = threading.Timer(1.0, closed.set)
+    timer.start()
+    try:
+        chunks = list(backend.follow_logs(record.id, poll=0.2, stop=closed.is_set))
+    finally:
+        timer.cancel()
+    assert closed.is_set()
+    assert "".join(c.text for c in chunks) == "line 1\n"
+    assert backend.get_run(record.id).status.finished is False  # it stopped, the run did not
+
+
 def test_a_crashed_containers_previous_log_comes_first(cluster: Kubelet, quickstart) -> None:
     backend, record, _ = submit_train(quickstart)
     pod = cluster.pod_for(record.id)

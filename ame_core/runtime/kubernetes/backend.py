@@ -24,7 +24,7 @@ A run's MLflow bookkeeping is cluster_mlflow.py's (stateless: no part of its own
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from functools import cached_property
 from pathlib import Path
@@ -272,9 +272,15 @@ class KubernetesBackend(Backend):
     def read_logs(self, run_id: str, offset: int = 0, limit: int | None = None) -> LogChunk:
         return self.logs.read(run_id, offset, limit)
 
-    def follow_logs(self, run_id: str, offset: int = 0, poll: float = 0.5) -> Iterator[LogChunk]:
+    def follow_logs(
+        self,
+        run_id: str,
+        offset: int = 0,
+        poll: float = 0.5,
+        stop: Callable[[], bool] | None = None,
+    ) -> Iterator[LogChunk]:
         """Follow the pod's log as a stream (logs.RunLogs.follow)."""
-        return self.logs.follow(run_id, offset, poll)
+        return self.logs.follow(run_id, offset, poll, stop)
 
     def wait(self, run_id: str, timeout: float | None = None, poll: float = 0.5) -> RunRecord:
         """Wait for the run to end, watching its pods (a watch that expires — 410 Gone — is

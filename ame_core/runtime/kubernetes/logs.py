@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import codecs
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from ame_core.runtime.backend import Backend, LogChunk
@@ -111,16 +111,23 @@ class RunLogs:
         piece = text[offset:] if limit is None else text[offset : offset + limit]
         return LogChunk(piece, offset + len(piece))
 
-    def follow(self, run_id: str, offset: int = 0, poll: float = 0.5) -> Iterator[LogChunk]:
+    def follow(
+        self,
+        run_id: str,
+        offset: int = 0,
+        poll: float = 0.5,
+        stop: Callable[[], bool] | None = None,
+    ) -> Iterator[LogChunk]:
         """Follow the pod's log as a stream; reconnect on stream errors without repeating or
-        losing text (the position is counted in characters of the whole log)."""
+        losing text (the position is counted in characters of the whole log). `stop()` is
+        asked between polls and after each chunk."""
         backend = self.backend
         record = backend.get_run(run_id)
         if record.kind == "pipeline" or record.step_ids:
             # A pipeline's log is its steps' one after another: polled, as any backend's.
-            yield from Backend.follow_logs(backend, run_id, offset, poll)
+            yield from Backend.follow_logs(backend, run_id, offset, poll, stop)
             return
-        while True:
+        while stop is None or not stop():
             record = backend.get_run(run_id)
             pods = backend.runs.pods(run_id)
             if pods and task_state(pods) in ("running", "terminated"):
@@ -128,6 +135,8 @@ class RunLogs:
                     for chunk in self._stream(pods, offset):
                         offset = chunk.offset
                         yield chunk
+                        if stop is not None and stop():
+                            return
                 except KubeError:
                     pass  # the stream broke: reconnect below
             if record.status.finished:
