@@ -8,8 +8,10 @@ import json
 import sys
 from typing import Any
 
+from ame_cli.parser import SubcommandGroup
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+
+def register(subparsers: SubcommandGroup) -> None:
     runs = subparsers.choices.get("runs")
     if runs is None:  # `ame runs` is run_cmds' listing; compare hangs below it
         runs = subparsers.add_parser("runs", help="list runs and compare them")

@@ -8,6 +8,7 @@ import argparse
 from pathlib import Path
 
 from ame_cli.completion import DIRS, FILES
+from ame_cli.parser import Parser
 
 # Positional arguments whose values are names of the project, by their dest.
 _RUN_DESTS = {"run", "runs", "run_id", "run_ids"}
@@ -19,7 +20,7 @@ class _Walk:
     """Where the typed words lead: the (sub)parser, the command path, how many positionals
     it has seen, an option still waiting for its value, and `--project` if given."""
 
-    def __init__(self, parser: argparse.ArgumentParser) -> None:
+    def __init__(self, parser: Parser) -> None:
         self.parser = parser
         self.path: list[str] = []
         self.positionals = 0
@@ -34,50 +35,28 @@ class _Walk:
             return
         if word.startswith("-") and word != "-":
             name, has_value, value = word.partition("=")
-            action = self.parser._option_string_actions.get(name)
+            action = self.parser.options.get(name)
             if action is not None and action.nargs != 0:
                 if has_value:
                     self.project = value if action.dest == "project" else self.project
                 else:
                     self.expecting = action
             return
-        sub = _subcommands(self.parser)
-        if sub is not None and word in sub.choices:
-            self.parser = sub.choices[word]
+        sub = self.parser.subcommands()
+        if word in sub:
+            self.parser = sub[word]
             self.path.append(word)
             self.positionals = 0
             return
         self.positionals += 1
 
 
-def _subcommands(parser: argparse.ArgumentParser) -> argparse._SubParsersAction | None:
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            return action
-    return None
+def _options(parser: Parser) -> list[str]:
+    return [name for name, action in parser.options.items() if action.help != argparse.SUPPRESS]
 
 
-def _visible_subcommands(sub: argparse._SubParsersAction) -> list[str]:
-    """The listed ones (with a help text): hidden aliases are not offered."""
-    return [choice.dest for choice in sub._choices_actions]
-
-
-def _options(parser: argparse.ArgumentParser) -> list[str]:
-    out: list[str] = []
-    for action in parser._actions:
-        if action.help == argparse.SUPPRESS or not action.option_strings:
-            continue
-        out.extend(action.option_strings)
-    return out
-
-
-def _positional(parser: argparse.ArgumentParser, index: int) -> argparse.Action | None:
-    actions = [
-        a
-        for a in parser._actions
-        if not a.option_strings and not isinstance(a, argparse._SubParsersAction)
-    ]
-    for action in actions:
+def _positional(parser: Parser, index: int) -> argparse.Action | None:
+    for action in parser.positionals:
         if action.nargs in ("*", "+", argparse.REMAINDER):
             return action
         if index == 0:
@@ -151,7 +130,7 @@ def _names_for(walk: _Walk, action: argparse.Action) -> list[str]:
     return _value_candidates(action)
 
 
-def candidates(parser: argparse.ArgumentParser, before: list[str], current: str) -> list[str]:
+def candidates(parser: Parser, before: list[str], current: str) -> list[str]:
     walk = _Walk(parser)
     for word in before:
         walk.feed(word)
@@ -160,9 +139,8 @@ def candidates(parser: argparse.ArgumentParser, before: list[str], current: str)
     elif current.startswith("-"):
         found = _options(walk.parser)
     else:
-        sub = _subcommands(walk.parser)
-        if sub is not None:
-            found = _visible_subcommands(sub)
+        if walk.parser.subcommands():
+            found = walk.parser.listed_subcommands
         else:
             action = _positional(walk.parser, walk.positionals)
             found = _names_for(walk, action) if action is not None else []

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from ame_cli.main import UsageError
+from ame_cli.parser import SubcommandGroup
 
 SHELLS = ("bash", "zsh", "fish")
 # Answers that make the script complete paths itself.
@@ -81,7 +82,7 @@ def install_path(shell: str) -> Path:
     return config / "fish" / "completions" / "ame.fish"
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: SubcommandGroup) -> None:
     parser = subparsers.add_parser(
         "completion",
         help="shell completion for bash, zsh or fish",

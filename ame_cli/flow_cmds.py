@@ -15,9 +15,10 @@ from collections.abc import Callable
 from typing import Any
 
 from ame_cli.main import UsageError
+from ame_cli.parser import SubcommandGroup
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: SubcommandGroup) -> None:
     parser = subparsers.add_parser(
         "flow",
         help="list, follow and cancel flows (train → validate → deploy, ...)",

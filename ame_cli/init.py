@@ -15,13 +15,14 @@ from pathlib import Path
 
 from ame_cli.init_templates import DEFAULT_TEMPLATE, template_files, template_names
 from ame_cli.main import UsageError
+from ame_cli.parser import SubcommandGroup
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
 # What a run writes into the project folder; never to be committed.
 GITIGNORE_LINES = (".ame/", "mlruns/", "mlflow.db")
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: SubcommandGroup) -> None:
     parser = subparsers.add_parser(
         "init",
         help="create a project that runs as it is (from an example)",

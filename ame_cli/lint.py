@@ -9,11 +9,12 @@ from dataclasses import replace
 from pathlib import Path
 
 from ame_cli.main import UsageError
+from ame_cli.parser import SubcommandGroup
 
 FORMATS = ("text", "json", "github", "sarif")
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: SubcommandGroup) -> None:
     parser = subparsers.add_parser(
         "lint",
         help="check ame.yml files and print diagnostics",

@@ -14,9 +14,10 @@ import sys
 from pathlib import Path
 
 from ame_cli.main import UsageError, project_dir_or_exit
+from ame_cli.parser import SubcommandGroup
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: SubcommandGroup) -> None:
     parser = subparsers.add_parser(
         "mlflow",
         help="the project's local MLflow server: status, stop, UI address",

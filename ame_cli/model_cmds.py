@@ -17,10 +17,11 @@ from collections.abc import Callable
 from typing import Any
 
 from ame_cli.main import UsageError
+from ame_cli.parser import SubcommandGroup
 from ame_core.errors import one_line
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: SubcommandGroup) -> None:
     parser = subparsers.add_parser(
         "model",
         help="train, validate, deploy and monitor the project's models",

@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from ame_cli.main import UsageError, project_dir_or_exit
+from ame_cli.parser import SubcommandGroup
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: SubcommandGroup) -> None:
     task = subparsers.add_parser(
         "task", help="list and run tasks", description="List and run tasks."
     )
@@ -80,7 +81,7 @@ NOTHING_TO_SCHEDULE = (
 )
 
 
-def add_scheduler_actions(sub: argparse._SubParsersAction) -> None:
+def add_scheduler_actions(sub: SubcommandGroup) -> None:
     """The local scheduler's actions, as sub-commands of `ame schedule`."""
     helps = {
         "run": "run the scheduler in the foreground (Ctrl-C stops it)",

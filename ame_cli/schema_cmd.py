@@ -6,8 +6,10 @@ import argparse
 import sys
 from pathlib import Path
 
+from ame_cli.parser import SubcommandGroup
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+
+def register(subparsers: SubcommandGroup) -> None:
     parser = subparsers.add_parser("schema", help="print the JSON Schema of ame.yml")
     parser.add_argument("--output", "-o", metavar="PATH", help="write to a file instead")
     parser.set_defaults(func=run)

@@ -7,9 +7,10 @@ import json
 import sys
 
 from ame_cli.main import UsageError
+from ame_cli.parser import SubcommandGroup
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: SubcommandGroup) -> None:
     parser = subparsers.add_parser(
         "secret",
         help="manage secrets in AME's secret store",

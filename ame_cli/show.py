@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from ame_cli.main import UsageError
+from ame_cli.parser import SubcommandGroup
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: SubcommandGroup) -> None:
     parser = subparsers.add_parser(
         "show",
         help="print the project as JSON or YAML (canonical spelling)",

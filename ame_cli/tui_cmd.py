@@ -7,8 +7,10 @@ import os
 import sys
 from pathlib import Path
 
+from ame_cli.parser import SubcommandGroup
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+
+def register(subparsers: SubcommandGroup) -> None:
     parser = subparsers.add_parser(
         "tui",
         help="open the terminal console: tasks, models, runs, flows, logs, deployments",

@@ -291,9 +291,9 @@ async def test_run_detail_metrics_artifacts_and_pipeline_steps(demo) -> None:
         await pilot.press("enter")
         await wait_for(pilot, lambda: getattr(app.screen, "run_id", "") == "train-004")
         await pilot.press("m")
-        await wait_for(pilot, lambda: "accuracy" in screen_text(app), what="metrics")
-        text = screen_text(app)
-        assert "12 steps" in text and "test_size" in text
+        # The metrics, their step count and the params come in separate updates: wait for all.
+        wanted = ("accuracy", "12 steps", "test_size")
+        await wait_for(pilot, lambda: all(w in screen_text(app) for w in wanted), what="metrics")
         await pilot.press("a")
         await wait_for(pilot, lambda: "reports/confusion.txt" in screen_text(app))
 
