@@ -116,7 +116,7 @@ def _describe_annotation(annotation: Any) -> str:
         return "a mapping"
     if origin is Literal:
         return "one of " + ", ".join(repr(a) for a in typing.get_args(annotation))
-    if isinstance(annotation, type) and issubclass(annotation, AmeModel):
+    if _is_model(annotation):
         return f"a mapping ({annotation.AME_KIND})"
     return {str: "a string", int: "a whole number", float: "a number", bool: "true or false"}.get(
         annotation, str(annotation)
@@ -210,7 +210,7 @@ class SchemaChecker:
             return any(SchemaChecker._arm_accepts(type(c), value) for c in typing.get_args(arm))
         if origin is list:
             return isinstance(value, list)
-        if origin is dict or (isinstance(arm, type) and issubclass(arm, AmeModel)):
+        if origin is dict or _is_model(arm):
             return isinstance(value, dict)
         if arm is bool:
             return isinstance(value, bool)
@@ -860,7 +860,7 @@ def _delete_tag_edit(lines: list[str], rng: Range) -> TextEdit:
 
 def _model_of(annotation: Any) -> type[AmeModel]:
     for arm in typing.get_args(annotation) or (annotation,):
-        if isinstance(arm, type) and issubclass(arm, AmeModel):
+        if _is_model(arm):
             return arm
     raise TypeError(f"no model in {annotation}")
 
