@@ -104,11 +104,6 @@ def _add_global_options(parser: Parser, default: object = None) -> None:
             parser.add_argument(flag, default=default, **kwargs)  # type: ignore[arg-type]
 
 
-def _leaf_parsers(parser: Parser) -> list[Parser]:
-    """Every sub-command's parser (the groups, like `ame model`, and their actions)."""
-    return parser.subcommand_parsers()
-
-
 def build_parser() -> Parser:
     parser = Parser(
         prog="ame",
@@ -130,7 +125,7 @@ def build_parser() -> Parser:
     # run NAME`: sub-commands accept the global options too, without overriding them when absent.
     from ame_cli.output_options import pair_json_and_format
 
-    for sub in _leaf_parsers(parser):
+    for sub in parser.subcommand_parsers():
         _add_global_options(sub, default=argparse.SUPPRESS)
         pair_json_and_format(sub)
     return parser

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from core_support import REPO
 
-from ame_cli.main import _leaf_parsers, build_parser
+from ame_cli.main import build_parser
 
 BIN = str(Path(sys.executable).parent)
 PROJECT = """\
@@ -156,7 +156,7 @@ def _options(parser) -> dict:
 
 
 def test_every_command_takes_json_and_format_alike() -> None:
-    leaves = {parser.prog: parser for parser in _leaf_parsers(build_parser())}
+    leaves = {parser.prog: parser for parser in build_parser().subcommand_parsers()}
     listings = [
         "ame task list", "ame runs", "ame model list", "ame model status", "ame model history",
         "ame flow list", "ame flow show", "ame schedule list", "ame schedule status",
