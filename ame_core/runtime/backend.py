@@ -158,6 +158,9 @@ class Backend(ABC):
     def read_logs(self, run_id: str, offset: int = 0, limit: int | None = None) -> LogChunk:
         """Log text from `offset` (what exists now)."""
 
+    # How much one read of `follow_logs` takes (None: all there is).
+    FOLLOW_CHUNK: int | None = 4 << 20
+
     def follow_logs(
         self,
         run_id: str,
@@ -166,19 +169,21 @@ class Backend(ABC):
         stop: Callable[[], bool] | None = None,
     ) -> Iterator[LogChunk]:
         """Log text from `offset` until the run ends, or until `stop()` says to (asked between
-        polls: a quiet run yields nothing its reader could stop on)."""
+        polls: a quiet run yields nothing its reader could stop on). Read `FOLLOW_CHUNK` at a
+        time, so catching up on a large log never holds all of it."""
         import time
 
         while stop is None or not stop():
-            chunk = self.read_logs(run_id, offset)
+            chunk = self.read_logs(run_id, offset, self.FOLLOW_CHUNK)
             if chunk.text:
                 yield chunk
                 offset = chunk.offset
                 continue
             if self.get_run(run_id).status.finished:
-                final = self.read_logs(run_id, offset)
-                if final.text:
+                # What was written between the last read and the end.
+                while (final := self.read_logs(run_id, offset, self.FOLLOW_CHUNK)).text:
                     yield final
+                    offset = final.offset
                 return
             time.sleep(poll)
 

@@ -284,3 +284,22 @@ def test_changed_project_file_is_read_again(rt: Env) -> None:
         assert broken.returncode == 2 and "ame.yml" in broken.stderr
     finally:
         path.write_text(original)
+
+
+def test_following_a_log_reads_it_in_bounded_pieces(rt: Env, monkeypatch) -> None:
+    from ame_core.runtime.local import LocalBackend
+
+    result = rt.ame("task", "run", "hello")
+    assert result.returncode == 0, result.stderr
+    line = next(x for x in result.stdout.splitlines() if x.startswith("ENV "))
+    run_id = json.loads(line[4:])["AME_RUN_ID"]
+    backend = LocalBackend(rt.project)
+    whole = backend.read_logs(run_id).text
+    assert len(whole) > 200
+    # The console copies a run's log through follow_logs: a large log must come in pieces,
+    # each at most FOLLOW_CHUNK bytes, and whole.
+    monkeypatch.setattr(LocalBackend, "FOLLOW_CHUNK", 64)
+    chunks = list(backend.follow_logs(run_id))
+    assert len(chunks) >= 4
+    assert all(len(c.text.encode()) <= 64 for c in chunks)
+    assert "".join(c.text for c in chunks) == whole

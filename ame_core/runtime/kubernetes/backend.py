@@ -272,6 +272,10 @@ class KubernetesBackend(Backend):
     def read_logs(self, run_id: str, offset: int = 0, limit: int | None = None) -> LogChunk:
         return self.logs.read(run_id, offset, limit)
 
+    # A read fetches the pod's (or the steps') whole log anyway: reading it in pieces would
+    # fetch it once per piece.
+    FOLLOW_CHUNK = None
+
     def follow_logs(
         self,
         run_id: str,
